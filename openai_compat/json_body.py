@@ -1,0 +1,79 @@
+"""Turn a request body into a validated pydantic model, or an OpenAI-shaped 400/415."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+
+from openai_compat.errors import InvalidRequestError, UnsupportedMediaTypeError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def error_param(loc: tuple[Any, ...]) -> str | None:
+    """Render a pydantic location the way OpenAI names params: `messages[0].content`."""
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif not parts:
+            parts.append(str(item))
+        else:
+            parts.append(f".{item}")
+    return "".join(parts) or None
+
+
+_BRANCH_LABELS = {"str", "int", "float", "bool", "list", "dict"}
+
+
+def _useful_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # Drop pydantic's union-branch labels (`str`, `list[...]`, `function-after[...]`) from the path.
+    return tuple(p for p in loc if isinstance(p, int) or ("[" not in str(p) and str(p) not in _BRANCH_LABELS))
+
+
+def validation_error(exc: ValidationError) -> InvalidRequestError:
+    first = exc.errors(include_url=False)[0]
+    param = error_param(_useful_loc(tuple(first["loc"])))
+    message = first["msg"]
+    if first["type"] == "missing":
+        message = f"Missing required parameter: '{param}'."
+    elif param:
+        message = f"Invalid value for '{param}': {message}"
+    code = "missing_required_parameter" if first["type"] == "missing" else "invalid_value"
+    return InvalidRequestError(message, param=param, code=code)
+
+
+def parse_model(model: type[Model], data: Any) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def json_body() -> Any:
+    """The decoded JSON body; a clear error for the wrong media type or broken JSON."""
+    mimetype = request.mimetype
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaTypeError(
+            f"Unsupported Content-Type {mimetype!r}: send the body as application/json."
+        )
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise InvalidRequestError("The request body is empty: send a JSON object.")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(
+            f"We could not parse the JSON body of your request ({exc}). "
+            "The OpenAI API expects a JSON payload."
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    return data
+
+
+def parse_body(model: type[Model]) -> Model:
+    return parse_model(model, json_body())

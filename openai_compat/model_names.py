@@ -1,0 +1,28 @@
+"""OpenAI model names -> Workers AI models: configured aliases, and `@cf/...` names as they are."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from openai_compat.errors import ModelNotFoundError
+
+WORKERS_AI_PREFIXES = ("@cf/", "@hf/")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    requested: str
+    """The name the client sent, echoed back in responses (what the SDKs and UIs expect)."""
+    upstream: str
+    """The Workers AI model that runs it, reported in the `x-workers-ai-model` header."""
+
+
+def resolve_model(name: str, aliases: Mapping[str, str]) -> ResolvedModel:
+    if name in aliases:
+        return ResolvedModel(name, aliases[name])
+    if name.startswith(WORKERS_AI_PREFIXES) and len(name) > 4:
+        return ResolvedModel(name, name)
+    raise ModelNotFoundError(
+        name, detail="Use a Workers AI model name (@cf/...) or an alias listed by GET /v1/models."
+    )

@@ -1,0 +1,166 @@
+"""Gateway settings: `settings.toml` for defaults, the environment for overrides and secrets.
+
+A small explicit loader is used instead of pydantic-settings' source magic because two rules are
+ours: secrets may come only from the environment, and `MODEL_ALIASES` from the environment is
+merged over the file's alias table rather than replacing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_SETTINGS_FILE = Path(__file__).resolve().parent.parent / "settings.toml"
+CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
+SECRET_FIELDS = ("cloudflare_api_token", "gateway_api_keys", "cloudflare_ai_gateway_token")
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is one line that names it."""
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def parse_aliases(text: str) -> dict[str, str]:
+    """Accept `a=@cf/x,b=@cf/y` (easy in a PaaS dashboard) or a JSON object."""
+    text = text.strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        loaded = json.loads(text)
+        if not isinstance(loaded, dict):
+            raise ValueError("expected a JSON object")
+        return {str(k): str(v) for k, v in loaded.items()}
+    aliases: dict[str, str] = {}
+    for pair in text.split(","):
+        name, sep, target = pair.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise ValueError(f"expected name=model pairs, got {pair.strip()!r}")
+        aliases[name.strip()] = target.strip()
+    return aliases
+
+
+class Settings(BaseModel):
+    """Every knob of the gateway; field names are the lower-case environment variable names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cloudflare_account_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    cloudflare_api_token: SecretStr
+    workers_ai_base_url: str = CLOUDFLARE_API_BASE
+    cloudflare_ai_gateway_id: str | None = None
+    cloudflare_ai_gateway_base_url: str = "https://gateway.ai.cloudflare.com/v1"
+    cloudflare_ai_gateway_token: SecretStr | None = None
+
+    gateway_api_keys: list[SecretStr] = Field(default_factory=list)
+    allow_unauthenticated: bool = False
+    cors_allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+
+    model_aliases: dict[str, str] = Field(default_factory=dict)
+    models_cache_ttl_seconds: float = Field(default=300.0, ge=0)
+
+    upstream_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    upstream_read_timeout_seconds: float = Field(default=120.0, gt=0)
+    upstream_max_retries: int = Field(default=2, ge=0, le=10)
+    upstream_backoff_seconds: float = Field(default=0.25, ge=0)
+    upstream_max_retry_wait_seconds: float = Field(default=10.0, ge=0)
+    upstream_pool_size: int = Field(default=64, ge=1)
+
+    max_request_bytes: int = Field(default=26_214_400, ge=1024)
+    sse_heartbeat_seconds: float = Field(default=15.0, ge=0)
+    default_max_tokens: int = Field(default=4096, ge=1)
+
+    port: int = Field(default=8000, ge=1, le=65535)
+    web_concurrency: int = Field(default=2, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("gateway_api_keys", "cors_allowed_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("workers_ai_base_url", "cloudflare_ai_gateway_base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("model_aliases")
+    @classmethod
+    def _aliases(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, target in value.items():
+            if not target.startswith(("@cf/", "@hf/")):
+                raise ValueError(f"alias {name!r} must point at an @cf/ or @hf/ model, not {target!r}")
+        return value
+
+    @property
+    def api_keys(self) -> tuple[bytes, ...]:
+        """Keys as bytes, ready for constant-time comparison."""
+        return tuple(key.get_secret_value().encode() for key in self.gateway_api_keys)
+
+
+def _env_name(field: str) -> str:
+    return field.upper()
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"configuration error: {path.name} is not valid TOML ({exc})") from None
+    for secret in SECRET_FIELDS:
+        if secret in data:
+            raise SettingsError(
+                f"configuration error: {_env_name(secret)} is a secret: set it in the environment, "
+                f"not in {path.name}"
+            )
+    return data
+
+
+def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = None) -> Settings:
+    """Build the settings or raise SettingsError with one line naming the bad setting."""
+    environ = os.environ if environ is None else environ
+    if path is None:
+        path = Path(environ.get("OPENAI_COMPAT_SETTINGS_FILE", DEFAULT_SETTINGS_FILE))
+    values = _read_file(path)
+    aliases = dict(values.pop("model_aliases", {}) or {})
+    for field in Settings.model_fields:
+        raw = environ.get(_env_name(field))
+        if raw is not None and field != "model_aliases":
+            values[field] = raw
+    try:
+        aliases.update(parse_aliases(environ.get("MODEL_ALIASES", "")))
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"configuration error: MODEL_ALIASES is invalid: {exc}") from None
+    values["model_aliases"] = aliases
+    for key in ("cloudflare_ai_gateway_id", "cloudflare_ai_gateway_token"):
+        if values.get(key) == "":
+            values[key] = None
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        problem = "is required" if error["type"] == "missing" else f"is invalid: {error['msg']}"
+        where = "in the environment" if field in SECRET_FIELDS else f"in the environment or {path.name}"
+        raise SettingsError(f"configuration error: {_env_name(field)} {problem} (set it {where})") from None
+    if not settings.gateway_api_keys and not settings.allow_unauthenticated:
+        raise SettingsError(
+            "configuration error: GATEWAY_API_KEYS is required "
+            "(comma-separated client keys; or set ALLOW_UNAUTHENTICATED=true to run without auth)"
+        )
+    return settings

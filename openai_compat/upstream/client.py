@@ -1,0 +1,217 @@
+"""The one Workers AI client: JSON, SSE and binary replies over a pooled session.
+
+Retries happen only here and only before anything has been returned to the caller, which is
+before any byte has reached the gateway's client: a stream that has begun is never replayed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from openai_compat.errors import APIError, UpstreamError, UpstreamTimeoutError
+from openai_compat.settings import Settings
+from openai_compat.upstream.error_map import envelope_errors, map_upstream_error, parse_retry_after
+from openai_compat.upstream.event_stream import iter_event_data
+
+log = logging.getLogger("openai_compat.upstream")
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+NO_RETRY_CODES = frozenset({3036})  # a spent daily allocation does not come back in seconds
+
+
+class UpstreamStreamError(UpstreamError):
+    """The stream broke after it started; only an in-band error event can report it."""
+
+
+@dataclass
+class UpstreamReply:
+    """What Workers AI answered: exactly one of `result` (JSON), `events` (SSE) or `body` (binary)."""
+
+    content_type: str
+    elapsed_ms: float
+    result: Any = None
+    events: Iterator[dict[str, Any]] | None = None
+    body: bytes | None = None
+    _response: requests.Response | None = field(default=None, repr=False)
+
+    @property
+    def is_stream(self) -> bool:
+        return self.events is not None
+
+    def close(self) -> None:
+        """Release the connection; for a stream this also stops generation upstream."""
+        if self._response is not None:
+            self._response.close()
+
+
+def _media_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class WorkersAIClient:
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._session = session or requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.upstream_pool_size, max_retries=0)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.headers.update(
+            {"Authorization": f"Bearer {settings.cloudflare_api_token.get_secret_value()}"}
+        )
+        if settings.cloudflare_ai_gateway_token is not None:
+            self._session.headers["cf-aig-authorization"] = (
+                f"Bearer {settings.cloudflare_ai_gateway_token.get_secret_value()}"
+            )
+        self._timeout = (settings.upstream_connect_timeout_seconds, settings.upstream_read_timeout_seconds)
+        account = quote(settings.cloudflare_account_id, safe="")
+        self._account_url = f"{settings.workers_ai_base_url}/accounts/{account}/ai"
+        if settings.cloudflare_ai_gateway_id:
+            gateway = quote(settings.cloudflare_ai_gateway_id, safe="")
+            self._run_base = f"{settings.cloudflare_ai_gateway_base_url}/{account}/{gateway}/workers-ai"
+        else:
+            self._run_base = f"{self._account_url}/run"
+
+    def run_url(self, model: str) -> str:
+        return f"{self._run_base}/{quote(model, safe='@/')}"
+
+    def run(
+        self,
+        model: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        data: bytes | None = None,
+        content_type: str | None = None,
+    ) -> UpstreamReply:
+        """Run a model; the reply's kind follows the Content-Type Workers AI answered with."""
+        headers = {"Content-Type": content_type} if content_type else None
+        response, elapsed_ms = self._send(
+            "POST", self.run_url(model), model=model, json_body=payload, data=data, headers=headers
+        )
+        media = _media_type(response)
+        if media == "text/event-stream":
+            return UpstreamReply(media, elapsed_ms, events=self._events(response), _response=response)
+        try:
+            content = response.content
+        except requests.RequestException as exc:
+            raise UpstreamError(f"Workers AI's reply was cut off: {type(exc).__name__}") from None
+        finally:
+            response.close()
+        if media == "application/json" or media.endswith("+json"):
+            body = json.loads(content) if content else None
+            if not isinstance(body, dict) or "result" not in body:
+                raise UpstreamError("Workers AI answered with JSON the gateway does not recognise.")
+            return UpstreamReply(media, elapsed_ms, result=body["result"])
+        return UpstreamReply(media or "application/octet-stream", elapsed_ms, body=content)
+
+    def search_models(self, per_page: int = 1000, max_pages: int = 20) -> list[dict[str, Any]]:
+        """The account's model catalogue, all pages."""
+        models: list[dict[str, Any]] = []
+        for page in range(1, max_pages + 1):
+            response, _ = self._send(
+                "GET", f"{self._account_url}/models/search", params={"per_page": per_page, "page": page}
+            )
+            with response:
+                body = _json_or_none(response)
+            if not isinstance(body, dict) or not isinstance(body.get("result"), list):
+                raise UpstreamError("Workers AI's model catalogue answer was not understood.")
+            models.extend(m for m in body["result"] if isinstance(m, dict))
+            info = body.get("result_info") or {}
+            total_pages = info.get("total_pages")
+            if not body["result"] or not isinstance(total_pages, int) or page >= total_pages:
+                break
+        return models
+
+    def _send(
+        self, method: str, url: str, *, model: str | None = None, **kwargs: Any
+    ) -> tuple[requests.Response, float]:
+        settings = self._settings
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    json=kwargs.get("json_body"),
+                    data=kwargs.get("data"),
+                    params=kwargs.get("params"),
+                    headers=kwargs.get("headers"),
+                    stream=True,
+                    timeout=self._timeout,
+                )
+            except requests.exceptions.ConnectTimeout:
+                error: APIError = UpstreamTimeoutError("Timed out connecting to Workers AI.")
+                retry_in = self._backoff(attempt)
+            except requests.exceptions.ReadTimeout:
+                raise UpstreamTimeoutError(
+                    f"Workers AI did not answer within {settings.upstream_read_timeout_seconds:g} s."
+                ) from None
+            except requests.exceptions.ConnectionError as exc:
+                error = UpstreamError(f"Could not connect to Workers AI ({type(exc).__name__}).")
+                retry_in = self._backoff(attempt)
+            else:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                if response.status_code < 400:
+                    return response, elapsed_ms
+                with response:
+                    body = _json_or_none(response)
+                error = map_upstream_error(response.status_code, body, response.headers, model)
+                codes = {e.get("code") for e in envelope_errors(body)}
+                if response.status_code not in RETRY_STATUSES or codes & NO_RETRY_CODES:
+                    raise error
+                advised = parse_retry_after(response.headers.get("Retry-After"))
+                retry_in = advised if advised is not None else self._backoff(attempt)
+            if attempt >= settings.upstream_max_retries or retry_in > settings.upstream_max_retry_wait_seconds:
+                raise error
+            attempt += 1
+            retry = {"event": "upstream_retry", "attempt": attempt, "wait_s": round(retry_in, 3), "reason": error.code}
+            log.warning(json.dumps(retry))
+            self._sleep(retry_in)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, so retrying workers do not stampede together."""
+        ceiling = self._settings.upstream_backoff_seconds * (2**attempt)
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _events(self, response: requests.Response) -> Iterator[dict[str, Any]]:
+        """Parsed SSE events up to `[DONE]`; a stream that breaks or ends early raises."""
+        try:
+            for data in iter_event_data(response.iter_content(chunk_size=None)):
+                if data.strip() == "[DONE]":
+                    return
+                try:
+                    event = json.loads(data)
+                except json.JSONDecodeError:
+                    raise UpstreamStreamError("Workers AI sent a malformed stream event.") from None
+                if isinstance(event, dict) and event.get("success") is False:
+                    raise map_upstream_error(200, event, {}, None)
+                if isinstance(event, dict):
+                    yield event
+        except requests.RequestException as exc:
+            raise UpstreamStreamError(f"The Workers AI stream broke off ({type(exc).__name__}).") from None
+        finally:
+            response.close()
+        raise UpstreamStreamError("The Workers AI stream ended before it was complete.")

@@ -8,8 +8,11 @@ from flask import Blueprint, Flask
 
 from openai_compat import health
 from openai_compat.auth import init_auth
+from openai_compat.chat.routes import bp as chat_bp
+from openai_compat.completions.routes import bp as completions_bp
 from openai_compat.cors import init_cors
 from openai_compat.error_handlers import register_error_handlers
+from openai_compat.image_input import ImageFetcher
 from openai_compat.models.catalogue import ModelCatalogue
 from openai_compat.models.routes import bp as models_bp
 from openai_compat.request_log import configure_logging, init_request_log
@@ -19,7 +22,7 @@ from openai_compat.upstream import WorkersAIClient
 
 log = logging.getLogger("openai_compat")
 
-FAMILIES: tuple[Blueprint, ...] = (models_bp,)
+FAMILIES: tuple[Blueprint, ...] = (models_bp, chat_bp, completions_bp)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -37,7 +40,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     upstream = WorkersAIClient(settings)
     catalogue = ModelCatalogue(upstream.search_models, settings.model_aliases, settings.models_cache_ttl_seconds)
-    app.extensions[EXTENSION_KEY] = Services(settings=settings, upstream=upstream, catalogue=catalogue)
+    fetcher = ImageFetcher(max_bytes=settings.image_max_bytes, timeout_seconds=settings.image_fetch_timeout_seconds)
+    app.extensions[EXTENSION_KEY] = Services(
+        settings=settings, upstream=upstream, catalogue=catalogue, image_fetcher=fetcher
+    )
 
     init_request_log(app)
     init_cors(app, settings.cors_allowed_origins)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from openai_compat.image_input import ImageFetcher
 from openai_compat.model_names import ResolvedModel, resolve_model
 from openai_compat.models.catalogue import ModelCatalogue
 from openai_compat.settings import Settings
@@ -19,6 +20,7 @@ class Services:
     settings: Settings
     upstream: WorkersAIClient
     catalogue: ModelCatalogue
+    image_fetcher: ImageFetcher
 
     def resolve(self, model: str) -> ResolvedModel:
         return resolve_model(model, self.settings.model_aliases)

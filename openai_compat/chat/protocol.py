@@ -1,0 +1,164 @@
+"""Wire models of a Chat Completions request: the whole OpenAI request, validated once.
+
+Unknown fields are tolerated (the SDKs' `extra_body` lands here); fields the gateway cannot honour
+are accepted in the shape OpenAI allows and refused later, by name, in `unsupported_fields`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+Stop = Annotated[str, Field()] | Annotated[list[str], Field(max_length=4)] | None
+
+
+class Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class TextPart(Lenient):
+    type: Literal["text"]
+    text: str
+
+
+class ImageURL(Lenient):
+    url: str = Field(min_length=1)
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(Lenient):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+class OtherPart(Lenient):
+    """input_audio, file and refusal parts: parsed so the error can name them precisely."""
+
+    type: Literal["input_audio", "file", "refusal"]
+
+
+ContentPart = Annotated[TextPart | ImagePart | OtherPart, Field(discriminator="type")]
+
+
+class FunctionCall(Lenient):
+    name: str
+    arguments: str = ""
+
+
+class MessageToolCall(Lenient):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class Message(Lenient):
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[MessageToolCall] | None = None
+    tool_call_id: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Message:
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("messages with role 'tool' need a tool_call_id")
+        if self.role in ("system", "developer", "user", "tool") and self.content is None:
+            raise ValueError(f"messages with role '{self.role}' need content")
+        if self.role == "assistant" and self.content is None and not self.tool_calls:
+            raise ValueError("assistant messages need content or tool_calls")
+        return self
+
+
+class FunctionDefinition(Lenient):
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(Lenient):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class NamedFunction(Lenient):
+    name: str
+
+
+class NamedToolChoice(Lenient):
+    type: Literal["function"]
+    function: NamedFunction
+
+
+class JSONSchemaFormat(Lenient):
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    description: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(Lenient):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JSONSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> ResponseFormat:
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("response_format of type json_schema needs a json_schema object")
+        return self
+
+
+class StreamOptions(Lenient):
+    include_usage: bool | None = None
+    include_obfuscation: bool | None = None
+
+
+class SamplingFields(Lenient):
+    """Fields shared with legacy Completions, including the Workers AI extras."""
+
+    model: str = Field(min_length=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    n: int | None = Field(default=None, ge=1, le=128)
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    stop: Stop = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    # Workers AI extras, passed through.
+    top_k: int | None = Field(default=None, ge=1, le=50)
+    repetition_penalty: float | None = Field(default=None, ge=0, le=2)
+    lora: str | None = None
+    raw: bool | None = None
+
+    def stop_list(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+class ChatCompletionRequest(SamplingFields):
+    messages: list[Message] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    response_format: ResponseFormat | None = None
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    reasoning_effort: str | None = None
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+    web_search_options: dict[str, Any] | None = None
+    functions: list[dict[str, Any]] | None = None
+    function_call: Any = None
+    service_tier: str | None = None

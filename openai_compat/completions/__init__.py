@@ -1,0 +1,1 @@
+"""`/v1/completions` (legacy text completions) on Workers AI text models."""

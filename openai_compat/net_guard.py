@@ -1,0 +1,53 @@
+"""Refuse to let a client make the gateway fetch from inside its own network (SSRF).
+
+An image URL in a chat request makes the gateway open a connection on the client's behalf; on a
+PaaS host that could reach a cloud metadata service or a private service. Every hop, redirects
+included, must resolve only to public addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from openai_compat.errors import InvalidRequestError
+
+Resolver = Callable[[str, int], list[str]]
+
+_BLOCKED_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10", "64:ff9b::/96", "2001:db8::/32")
+)
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in network for network in _BLOCKED_NETWORKS if network.version == ip.version):
+        return False
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+def check_public_url(url: str, param: str, resolve: Resolver = system_resolver) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequestError(f"Only http(s) URLs can be fetched, not {url[:80]!r}.", param=param)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = resolve(parts.hostname, port)
+    except (OSError, UnicodeError):
+        raise InvalidRequestError(f"Could not resolve the host of {url[:200]!r}.", param=param) from None
+    if not addresses or not all(is_public_address(a) for a in addresses):
+        raise InvalidRequestError(
+            f"The URL {url[:200]!r} points at a private, loopback or link-local address; "
+            "the gateway only fetches from public hosts.",
+            param=param,
+            code="invalid_image_url",
+        )

@@ -1,0 +1,57 @@
+"""Choice streams -> SSE bytes, shared by Chat Completions and Completions.
+
+An upstream failure after the first byte can no longer change the HTTP status, so it becomes an
+in-band `{"error": ...}` event (the SDKs raise on it) and the stream ends without `[DONE]` and
+without a made-up finish reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from openai_compat.errors import APIError, InternalError
+from openai_compat.sse import DONE, data_event
+from openai_compat.textgen.choices import ChoiceEnd
+from openai_compat.textgen.fanout import merge
+from openai_compat.textgen.output import Usage
+from openai_compat.textgen.stream import Piece
+
+log = logging.getLogger("openai_compat.stream")
+
+
+class ChunkFormatter(Protocol):
+    def role(self, index: int) -> dict[str, Any] | None: ...
+    def piece(self, index: int, piece: Piece) -> dict[str, Any] | None: ...
+    def finish(self, index: int, finish_reason: str) -> dict[str, Any]: ...
+    def usage(self, usage: Usage) -> dict[str, Any]: ...
+
+
+def choice_events(
+    streams: list[Iterator[Piece | ChoiceEnd]], formatter: ChunkFormatter, *, include_usage: bool
+) -> Iterator[bytes]:
+    for index in range(len(streams)):
+        opening = formatter.role(index)
+        if opening is not None:
+            yield data_event(opening)
+    total = Usage(0, 0)
+    try:
+        for index, item in merge(streams):
+            if isinstance(item, ChoiceEnd):
+                total = total + item.usage
+                yield data_event(formatter.finish(index, item.finish_reason))
+                continue
+            chunk = formatter.piece(index, item)
+            if chunk is not None:
+                yield data_event(chunk)
+    except APIError as exc:
+        yield data_event(exc.body())
+        return
+    except Exception:
+        log.exception("stream failed")
+        yield data_event(InternalError("The stream failed inside the gateway.").body())
+        return
+    if include_usage:
+        yield data_event(formatter.usage(total))
+    yield DONE

@@ -1,0 +1,156 @@
+"""Workers AI text output, both dialects, read into one dialect-free shape.
+
+Classic models answer `{response, tool_calls, usage}` with no finish reason and tool arguments as
+objects; OpenAI-style models answer a `chat.completion`. Everything downstream (Chat, Completions)
+formats a `Generation`, so neither endpoint knows which dialect ran.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from openai_compat.errors import UpstreamError
+from openai_compat.textgen.stop import truncate_at_stop
+
+
+def new_call_id() -> str:
+    return f"call_{secrets.token_hex(12)}"
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token: used only where Workers AI reports no usage (documented)."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def body(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.estimated or other.estimated,
+        )
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+    """A JSON string, as OpenAI clients expect, whatever Workers AI sent."""
+
+
+@dataclass
+class Generation:
+    content: str | None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str = "stop"
+    usage: Usage | None = None
+    reasoning: str | None = None
+
+
+def arguments_json(arguments: Any) -> str:
+    if arguments is None:
+        return "{}"
+    if isinstance(arguments, str):
+        return arguments or "{}"
+    return json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+
+
+def read_usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
+    if not isinstance(prompt, int | float) or not isinstance(completion, int | float):
+        return None
+    return Usage(int(prompt), int(completion))
+
+
+def _text(response: Any) -> str | None:
+    """Classic `response` is usually a string, an object in JSON mode, sometimes a number."""
+    if response is None:
+        return None
+    if isinstance(response, str):
+        return response
+    return json.dumps(response, ensure_ascii=False)
+
+
+def _classic(result: dict[str, Any], max_tokens: int | None) -> Generation:
+    calls = [
+        ToolCall(str(c.get("id") or new_call_id()), str(c.get("name", "")), arguments_json(c.get("arguments")))
+        for c in result.get("tool_calls") or []
+        if isinstance(c, dict) and c.get("name")
+    ]
+    usage = read_usage(result.get("usage"))
+    finish = result.get("finish_reason")
+    if calls:
+        finish = "tool_calls"
+    elif finish not in ("stop", "length"):
+        hit_limit = usage is not None and max_tokens is not None and usage.completion_tokens >= max_tokens
+        finish = "length" if hit_limit else "stop"
+    return Generation(_text(result.get("response")), calls, finish, usage)
+
+
+def _openai(result: dict[str, Any]) -> Generation:
+    choices = result.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise UpstreamError("Workers AI answered a chat completion without choices.")
+    message = choices[0].get("message") or {}
+    calls = []
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        calls.append(
+            ToolCall(str(call.get("id") or new_call_id()), str(function.get("name", "")),
+                     arguments_json(function.get("arguments")))
+        )
+    finish = choices[0].get("finish_reason") or ("tool_calls" if calls else "stop")
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    return Generation(_text(message.get("content")), calls, finish, read_usage(result.get("usage")), reasoning)
+
+
+def generation_from_result(result: Any, *, max_tokens: int | None) -> Generation:
+    if isinstance(result, dict) and "choices" in result:
+        return _openai(result)
+    if isinstance(result, dict):
+        return _classic(result, max_tokens)
+    raise UpstreamError("Workers AI answered in a shape the gateway does not recognise.")
+
+
+def finish_generation(
+    generation: Generation,
+    *,
+    stops: list[str],
+    parallel_tool_calls: bool,
+    prompt_estimate: int,
+) -> Generation:
+    """Apply what the gateway emulates: stop sequences, single tool calls, estimated usage."""
+    if stops and generation.content:
+        generation.content, found = truncate_at_stop(generation.content, stops)
+        if found:
+            generation.finish_reason = "stop"
+    if not parallel_tool_calls and len(generation.tool_calls) > 1:
+        generation.tool_calls = generation.tool_calls[:1]
+    if generation.tool_calls and generation.finish_reason != "length":
+        generation.finish_reason = "tool_calls"
+    if generation.usage is None:
+        produced = (generation.content or "") + "".join(c.arguments for c in generation.tool_calls)
+        generation.usage = Usage(prompt_estimate, estimate_tokens(produced), estimated=True)
+    return generation

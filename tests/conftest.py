@@ -1,0 +1,37 @@
+"""Shared fixtures: one emulator and one gunicorn-served gateway for the session's e2e tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.emulator import EmulatorHandle, start_emulator  # noqa: E402
+from tests.support.gateway import GatewayHandle, start_gateway  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorHandle]:
+    with start_emulator() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def gateway(emulator: EmulatorHandle) -> Iterator[GatewayHandle]:
+    with start_gateway(emulator) as handle:
+        yield handle
+
+
+@pytest.fixture
+def upstream(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
+    """The emulator with faults and its request log cleared before and after the test."""
+    emulator.clear_faults()
+    emulator.clear_requests()
+    yield emulator
+    emulator.clear_faults()

@@ -11,6 +11,7 @@ from openai_compat.auth import init_auth
 from openai_compat.chat.routes import bp as chat_bp
 from openai_compat.completions.routes import bp as completions_bp
 from openai_compat.cors import init_cors
+from openai_compat.embeddings.routes import bp as embeddings_bp
 from openai_compat.error_handlers import register_error_handlers
 from openai_compat.image_input import ImageFetcher
 from openai_compat.models.catalogue import ModelCatalogue
@@ -22,7 +23,7 @@ from openai_compat.upstream import WorkersAIClient
 
 log = logging.getLogger("openai_compat")
 
-FAMILIES: tuple[Blueprint, ...] = (models_bp, chat_bp, completions_bp)
+FAMILIES: tuple[Blueprint, ...] = (models_bp, chat_bp, completions_bp, embeddings_bp)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -113,7 +113,10 @@ def _openai(result: dict[str, Any]) -> Generation:
     choices = result.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise UpstreamError("Workers AI answered a chat completion without choices.")
-    message = choices[0].get("message") or {}
+    if "text" in choices[0] and "message" not in choices[0]:  # a legacy text_completion (prompt input)
+        message = {"content": choices[0].get("text")}
+    else:
+        message = choices[0].get("message") or {}
     calls = []
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}

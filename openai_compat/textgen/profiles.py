@@ -4,6 +4,8 @@ Workers AI text models come in two input dialects: the classic schema (string me
 `tool_calls` with object arguments, no `stop`) and the 2026 OpenAI-compatible schema. Vision
 models take images either as a top-level byte array or as data-URI content parts. A model not
 listed here is treated as classic and text-only, which is the safe reading of an unknown model.
+(gpt-oss takes the classic input schema but answers in OpenAI's shapes; replies are read by their
+shape, so only the input dialect is recorded here.)
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ _PROFILES: dict[str, TextModelProfile] = {
     "@cf/google/gemma-4": TextModelProfile(dialect="openai", vision="parts", max_images=5),
     "@cf/zai-org/glm": OPENAI,
     "@cf/moonshotai/kimi": TextModelProfile(dialect="openai", vision="parts", max_images=5),
-    "@cf/openai/gpt-oss": OPENAI,
     "@cf/qwen/qwen3-30b-a3b": OPENAI,
     "@cf/qwen/qwen3.8": OPENAI,
     "@cf/deepseek-ai/deepseek-v4": OPENAI,

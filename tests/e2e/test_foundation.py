@@ -153,10 +153,10 @@ def test_catalogue_failure_still_lists_aliases(emulator: EmulatorHandle) -> None
 
 
 def test_bad_upstream_credentials_are_a_502_that_says_so(emulator: EmulatorHandle) -> None:
-    with start_gateway(emulator, CLOUDFLARE_API_TOKEN="wrong-token") as gw:
-        with pytest.raises(openai.InternalServerError) as caught:
-            gw.client(max_retries=0).chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    with start_gateway(emulator, CLOUDFLARE_API_TOKEN="wrong-token") as gw, pytest.raises(
+        openai.InternalServerError
+    ) as caught:
+        gw.client(max_retries=0).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     assert caught.value.status_code == 502
     assert caught.value.code == "upstream_authentication_failed"
     assert "CLOUDFLARE_API_TOKEN" in caught.value.message

@@ -35,7 +35,7 @@ class GatewayHandle:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def client(self, **kwargs: object):  # noqa: ANN201 - openai is imported lazily
+    def client(self, **kwargs: object):
         import openai
 
         return openai.OpenAI(base_url=self.base_url, api_key=self.api_key, **kwargs)

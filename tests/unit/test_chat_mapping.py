@@ -177,7 +177,8 @@ def test_openai_dialect_output() -> None:
     body = completion_body(completion_id="chatcmpl-1", created=1, model="gpt-4o-mini", generations=[gen])
     message = body["choices"][0]["message"]
     assert message["content"] is None and message["refusal"] is None
-    assert message["tool_calls"][0] == {"id": "call_9", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    expected = {"id": "call_9", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    assert message["tool_calls"][0] == expected
 
 
 def decoder(**kw: Any) -> StreamDecoder:
@@ -190,7 +191,8 @@ def decoder(**kw: Any) -> StreamDecoder:
 
 def test_classic_stream_whole_tool_calls_become_indexed_pieces() -> None:
     d = decoder()
-    pieces = d.feed({"response": "", "tool_calls": [{"name": "a", "arguments": {"x": 1}}, {"name": "b", "arguments": {}}]})
+    calls = [{"name": "a", "arguments": {"x": 1}}, {"name": "b", "arguments": {}}]
+    pieces = d.feed({"response": "", "tool_calls": calls})
     assert [(p.index, p.name, p.arguments) for p in pieces if isinstance(p, ToolCallPiece)] == [
         (0, "a", '{"x":1}'), (1, "b", "{}")]
     assert all(p.id and p.id.startswith("call_") for p in pieces)

@@ -14,6 +14,7 @@ from tests.support.gateway import GatewayHandle, start_gateway
 from tests.support.openai_spec import assert_valid
 
 SCOUT = "@cf/meta/llama-4-scout-17b-16e-instruct"
+USER_HI = [{"role": "user", "content": "hi"}]
 
 
 def auth(gateway: GatewayHandle) -> dict[str, str]:
@@ -156,7 +157,7 @@ def test_bad_upstream_credentials_are_a_502_that_says_so(emulator: EmulatorHandl
     with start_gateway(emulator, CLOUDFLARE_API_TOKEN="wrong-token") as gw, pytest.raises(
         openai.InternalServerError
     ) as caught:
-        gw.client(max_retries=0).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        gw.client(max_retries=0).chat.completions.create(model="gpt-4o-mini", messages=USER_HI)
     assert caught.value.status_code == 502
     assert caught.value.code == "upstream_authentication_failed"
     assert "CLOUDFLARE_API_TOKEN" in caught.value.message

@@ -1,0 +1,139 @@
+"""Start the Workers AI emulator as a real subprocess for tests.
+
+    with start_emulator("--ttft-ms", "50") as emu:
+        requests.post(emu.run_url("@cf/meta/llama-3.1-8b-instruct"), headers=emu.headers, json={...})
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
+DEFAULT_TOKEN = "emulator-token"
+START_TIMEOUT = 10.0
+
+
+@dataclass
+class EmulatorHandle:
+    url: str
+    token: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    account_id: str = DEFAULT_ACCOUNT_ID
+
+    @property
+    def base_url(self) -> str:
+        """What a Workers AI client calls its API base (``https://api.cloudflare.com/client/v4``)."""
+        return self.url + "/client/v4"
+
+    @property
+    def account_url(self) -> str:
+        return f"{self.base_url}/accounts/{self.account_id}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def run_url(self, model: str) -> str:
+        return f"{self.account_url}/ai/run/{model}"
+
+    def run(
+        self, model: str, body: Any = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """POST a JSON body to ``/ai/run/{model}`` with the right token (extra headers win)."""
+        kwargs.setdefault("timeout", 10)
+        return requests.post(self.run_url(model), json=body, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def set_faults(self, **fields: Any) -> dict[str, Any]:
+        """Replace the runtime fault layer (``ttft_ms=..., fail_status=..., fail_times=...``)."""
+        response = requests.post(f"{self.url}/__emulator/faults", json=fields, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def clear_faults(self) -> None:
+        requests.delete(f"{self.url}/__emulator/faults", timeout=5).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The last 100 run requests received, oldest first: ``method, path, headers, json``."""
+        response = requests.get(f"{self.url}/__emulator/requests", timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def clear_requests(self) -> None:
+        requests.delete(f"{self.url}/__emulator/requests", timeout=5).raise_for_status()
+
+
+def parse_sse(text: str) -> list[Any]:
+    """``data:`` events of an SSE body, JSON-decoded; ``[DONE]`` stays a string."""
+    events: list[Any] = []
+    for block in text.split("\n\n"):
+        block = block.strip()
+        if not block:
+            continue
+        if not block.startswith("data: "):
+            raise ValueError(f"not a data event: {block!r}")
+        payload = block[len("data: ") :]
+        events.append(payload if payload == "[DONE]" else json.loads(payload))
+    return events
+
+
+def shared_dir() -> Path | None:
+    """``../shared`` next to the repository (or ``$OPENAI_COMPAT_SHARED_DIR``), if present."""
+    configured = os.environ.get("OPENAI_COMPAT_SHARED_DIR")
+    candidate = Path(configured) if configured else ROOT / ".." / "shared"
+    return candidate.resolve() if candidate.is_dir() else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def start_emulator(*cli_args: str, token: str = DEFAULT_TOKEN) -> Iterator[EmulatorHandle]:
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="emulator-", suffix=".log")[1])
+    command = [sys.executable, "-m", "workers_ai_emulator", "--port", str(port), "--token", token, *cli_args]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+    handle = EmulatorHandle(url=f"http://127.0.0.1:{port}", token=token, process=process, log_path=log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"emulator exited early:\n{handle.log_text()}")
+            try:
+                if requests.get(f"{handle.url}/__emulator/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"emulator did not start within {START_TIMEOUT}s:\n{handle.log_text()}")
+            time.sleep(0.05)
+        yield handle
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.unlink(missing_ok=True)

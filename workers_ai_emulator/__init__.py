@@ -1,0 +1,41 @@
+"""Workers AI emulator: an offline HTTP double of Cloudflare Workers AI's REST API.
+
+Run it with ``python -m workers_ai_emulator --port 8787`` (``--host``,
+``--token`` default ``emulator-token``, ``--max-body-mb`` default 20, plus the
+fault flags below). Any 32-hex account id is accepted; the documented one is
+``0123456789abcdef0123456789abcdef``. It is built on aiohttp so one process
+holds thousands of slow concurrent streams. The gateway never imports it.
+
+Routes (all but ``/__emulator`` need ``Authorization: Bearer <token>``):
+
+- ``POST /client/v4/accounts/{account}/ai/run/{model}`` and the AI Gateway
+  form ``POST /v1/{account}/{gateway}/workers-ai/{model}``: native inputs,
+  ``{"result", "success", "errors", "messages"}`` envelopes, native SSE.
+- ``GET /client/v4/accounts/{account}/ai/models/search``: catalogue records,
+  ``task`` / ``search`` / ``page`` / ``per_page`` filters, ``result_info``.
+- ``POST /client/v4/accounts/{account}/ai/v1/chat/completions`` and
+  ``.../ai/v1/embeddings`` (also under the gateway prefix): Workers AI's own
+  OpenAI dialect, plain OpenAI objects, unknown fields tolerated.
+- ``GET /__emulator/health``; ``GET|POST|DELETE /__emulator/faults``;
+  ``GET|DELETE /__emulator/requests`` (last 100 run requests as
+  ``{method, path, query, headers, json}``, Authorization redacted, newest last).
+
+Errors use Cloudflare's codes: 7003+7000 bad account, 9106 / 10000 auth,
+5007 unknown model, 3042 malformed model name, 5006 bad JSON or schema,
+3006 body too large, 7000 unknown route, 7001 wrong method.
+
+Fault controls, most specific first: ``x-emulator-*`` request header, then
+the control API, then the CLI flag. Fields: ``ttft_ms``, ``token_delay_ms``,
+``fail_status``, ``fail_code``, ``fail_message``, ``fail_times``,
+``retry_after``, ``cut_after``, ``tokens``, ``stream_as_json`` (headers use
+dashes: ``x-emulator-ttft-ms`` ...). See :mod:`.faults` for ``fail_times``.
+
+Generation is deterministic (see :mod:`.textgen`): replies echo the last user
+message, tool calls and JSON-mode objects are built from the offered
+schemas, embeddings are seeded unit vectors (see :mod:`.embeddings`).
+Models live in :mod:`.registry`; their input schemas in :mod:`.schemas`.
+"""
+
+__all__ = ["create_app"]
+
+from .app import create_app

@@ -1,0 +1,59 @@
+"""The unauthenticated ``/__emulator`` control API used by tests and benchmarks.
+
+It lives outside ``/client/v4`` so it can never collide with a real route,
+and it answers plain JSON (not the Cloudflare envelope) because only test
+code reads it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from .access import settings_of
+from .envelope import json_response
+
+
+async def health(request: web.Request) -> web.Response:
+    return json_response({"ok": True})
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    return json_response({"ok": True, "faults": settings_of(request).faults.describe()})
+
+
+async def set_faults(request: web.Request) -> web.Response:
+    """Replace the runtime fault layer; unknown fields or bad values are a 400."""
+    state = settings_of(request).faults
+    try:
+        body = json.loads(await request.read() or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError("body must be a JSON object")
+        state.set_runtime(body)
+    except ValueError as exc:  # JSONDecodeError is a ValueError too
+        return json_response({"ok": False, "error": str(exc)}, status=400)
+    return json_response({"ok": True, "faults": state.describe()})
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    settings_of(request).faults.clear_runtime()
+    return json_response({"ok": True})
+
+
+async def get_requests(request: web.Request) -> web.Response:
+    return json_response(list(settings_of(request).log))
+
+
+async def clear_requests(request: web.Request) -> web.Response:
+    settings_of(request).log.clear()
+    return json_response({"ok": True})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/__emulator/health", health)
+    app.router.add_get("/__emulator/faults", get_faults)
+    app.router.add_post("/__emulator/faults", set_faults)
+    app.router.add_delete("/__emulator/faults", clear_faults)
+    app.router.add_get("/__emulator/requests", get_requests)
+    app.router.add_delete("/__emulator/requests", clear_requests)

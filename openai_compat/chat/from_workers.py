@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai_compat.textgen.output import Generation, Usage
+from openai_compat.textgen.output import Generation, Usage, total_usage
 from openai_compat.textgen.stream import Piece, ReasoningPiece, TextPiece
 
 
@@ -30,7 +30,6 @@ def message_body(generation: Generation) -> dict[str, Any]:
 
 
 def completion_body(*, completion_id: str, created: int, model: str, generations: list[Generation]) -> dict[str, Any]:
-    usage = sum((g.usage for g in generations if g.usage), Usage(0, 0))
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -40,7 +39,7 @@ def completion_body(*, completion_id: str, created: int, model: str, generations
             {"index": i, "message": message_body(g), "logprobs": None, "finish_reason": g.finish_reason}
             for i, g in enumerate(generations)
         ],
-        "usage": usage.body(),
+        "usage": total_usage(generations).body(),
         "service_tier": "default",
     }
 

@@ -67,6 +67,10 @@ class Generation:
     reasoning: str | None = None
 
 
+def total_usage(generations: list[Generation]) -> Usage:
+    return sum((g.usage for g in generations if g.usage), Usage(0, 0))
+
+
 def arguments_json(arguments: Any) -> str:
     if arguments is None:
         return "{}"

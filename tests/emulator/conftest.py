@@ -1,23 +1,12 @@
-"""Fixtures for the emulator's own tests: one shared process, reset before each test."""
+"""The emulator's own tests use the session's emulator, reset around each test (see tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.support.emulator import EmulatorHandle, start_emulator
-
-
-@pytest.fixture(scope="session")
-def emulator_session() -> Iterator[EmulatorHandle]:
-    with start_emulator() as handle:
-        yield handle
+from tests.support.emulator import EmulatorHandle
 
 
 @pytest.fixture
-def emu(emulator_session: EmulatorHandle) -> Iterator[EmulatorHandle]:
-    emulator_session.clear_faults()
-    emulator_session.clear_requests()
-    yield emulator_session
-    emulator_session.clear_faults()
+def emu(upstream: EmulatorHandle) -> EmulatorHandle:
+    return upstream

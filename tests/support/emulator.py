@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +18,8 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import ROOT, free_port, run_service
+
 DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
 DEFAULT_TOKEN = "emulator-token"
 START_TIMEOUT = 10.0
@@ -101,39 +99,13 @@ def shared_dir() -> Path | None:
     return candidate.resolve() if candidate.is_dir() else None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def start_emulator(*cli_args: str, token: str = DEFAULT_TOKEN) -> Iterator[EmulatorHandle]:
     port = free_port()
-    log = Path(tempfile.mkstemp(prefix="emulator-", suffix=".log")[1])
     command = [sys.executable, "-m", "workers_ai_emulator", "--port", str(port), "--token", token, *cli_args]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
-    handle = EmulatorHandle(url=f"http://127.0.0.1:{port}", token=token, process=process, log_path=log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"emulator exited early:\n{handle.log_text()}")
-            try:
-                if requests.get(f"{handle.url}/__emulator/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"emulator did not start within {START_TIMEOUT}s:\n{handle.log_text()}")
-            time.sleep(0.05)
-        yield handle
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.unlink(missing_ok=True)
+    url = f"http://127.0.0.1:{port}"
+    with run_service(command, name="emulator", health_url=f"{url}/__emulator/health", timeout=START_TIMEOUT) as (
+        process,
+        log,
+    ):
+        yield EmulatorHandle(url=url, token=token, process=process, log_path=log)

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 from tests.support.emulator import EmulatorHandle
+from tests.support.processes import free_port, run_service
 
-ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "sk-test-gateway-key-0001"
 
 
@@ -41,12 +36,6 @@ class GatewayHandle:
         return openai.OpenAI(base_url=self.base_url, api_key=self.api_key, **kwargs)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def gateway_env(emulator: EmulatorHandle, port: int, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "CLOUDFLARE_", "MODEL_ALIASES"))}
     env.update(
@@ -67,35 +56,10 @@ def gateway_env(emulator: EmulatorHandle, port: int, **overrides: str) -> dict[s
 
 @contextmanager
 def start_gateway(emulator: EmulatorHandle, **overrides: str) -> Iterator[GatewayHandle]:
+    """The gateway exactly as the Procfile starts it, with the emulator as its upstream."""
     port = free_port()
-    log = Path(tempfile.mkstemp(prefix="gateway-", suffix=".log")[1])
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
-            cwd=ROOT,
-            env=gateway_env(emulator, port, **overrides),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    handle = GatewayHandle(f"http://127.0.0.1:{port}", API_KEY, log, process)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gateway exited early:\n{handle.log_text()}")
-            try:
-                if requests.get(f"{handle.url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gateway did not start:\n{handle.log_text()}")
-            time.sleep(0.1)
-        yield handle
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"]
+    url = f"http://127.0.0.1:{port}"
+    env = gateway_env(emulator, port, **overrides)
+    with run_service(command, name="gateway", health_url=f"{url}/health", env=env) as (process, log):
+        yield GatewayHandle(url, API_KEY, log, process)

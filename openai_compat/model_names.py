@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from openai_compat.errors import ModelNotFoundError
 
 WORKERS_AI_PREFIXES = ("@cf/", "@hf/")
+MODEL_HEADER = "x-workers-ai-model"
+"""Response header naming the Workers AI model that served an aliased request."""
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ class Settings(BaseModel):
     max_request_bytes: int = Field(default=26_214_400, ge=1024)
     sse_heartbeat_seconds: float = Field(default=15.0, ge=0)
     default_max_tokens: int = Field(default=4096, ge=1)
+    embeddings_max_concurrency: int = Field(default=4, ge=1, le=32)
     image_max_bytes: int = Field(default=10_485_760, ge=1024)
     image_fetch_timeout_seconds: float = Field(default=10.0, gt=0)
 

@@ -12,6 +12,7 @@ from openai_compat.chat.from_workers import ChunkWriter, completion_body
 from openai_compat.chat.protocol import ChatCompletionRequest
 from openai_compat.chat.to_workers import chat_input, check_images, check_supported, image_urls, text_of
 from openai_compat.image_input import ImageData
+from openai_compat.model_names import MODEL_HEADER
 from openai_compat.request_log import add_upstream_ms, note
 from openai_compat.services import Services
 from openai_compat.sse import sse_response
@@ -21,8 +22,6 @@ from openai_compat.textgen.fanout import run_all
 from openai_compat.textgen.output import estimate_tokens
 from openai_compat.textgen.profiles import profile_for
 from openai_compat.upstream import UpstreamReply
-
-MODEL_HEADER = "x-workers-ai-model"
 
 
 def _load_images(req: ChatCompletionRequest, svc: Services) -> Mapping[str, ImageData]:
@@ -48,7 +47,8 @@ def create_chat_completion(req: ChatCompletionRequest, svc: Services) -> Respons
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     # Every upstream call is opened before the first byte goes out, so its failure keeps its status.
-    replies = run_all([lambda: svc.upstream.run(resolved.upstream, payload)] * (req.n or 1), UpstreamReply.close)
+    calls = [lambda: svc.upstream.run(resolved.upstream, payload)] * (req.n or 1)
+    replies = run_all(calls, discard=UpstreamReply.close)
     for reply in replies:
         add_upstream_ms(reply.elapsed_ms)
     headers = {MODEL_HEADER: resolved.upstream}

@@ -7,7 +7,7 @@ import uuid
 
 from flask import Response, jsonify
 
-from openai_compat.chat.serving import MODEL_HEADER, close_all
+from openai_compat.chat.serving import close_all
 from openai_compat.completions.mapping import (
     CompletionChunkWriter,
     check_supported,
@@ -16,6 +16,7 @@ from openai_compat.completions.mapping import (
     prompts_of,
 )
 from openai_compat.completions.protocol import CompletionRequest
+from openai_compat.model_names import MODEL_HEADER
 from openai_compat.request_log import add_upstream_ms, note
 from openai_compat.services import Services
 from openai_compat.sse import sse_response
@@ -54,7 +55,7 @@ def create_completion(req: CompletionRequest, svc: Services) -> Response:
         ))
         for prompt in choice_prompts
     ]
-    replies = run_all(calls, UpstreamReply.close)
+    replies = run_all(calls, discard=UpstreamReply.close)
     for reply in replies:
         add_upstream_ms(reply.elapsed_ms)
     echoes = list(choice_prompts) if req.echo else [""] * len(choice_prompts)

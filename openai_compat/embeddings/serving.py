@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import TypeVar
 
 from flask import Response, jsonify
 
@@ -19,30 +17,10 @@ from openai_compat.embeddings.to_workers import (
     input_texts,
 )
 from openai_compat.errors import InvalidRequestError
+from openai_compat.model_names import MODEL_HEADER
 from openai_compat.request_log import add_upstream_ms, note
 from openai_compat.services import Services
-
-MODEL_HEADER = "x-workers-ai-model"
-MAX_CONCURRENT_BATCHES = 4
-"""Enough to hide per-call latency on a 2048-input request without one client's request taking
-a large share of the account's rate limit (3000 embedding requests a minute) or the pool."""
-
-T = TypeVar("T")
-
-
-def run_bounded(calls: list[Callable[[], T]], limit: int) -> list[T]:
-    """Results in call order, at most `limit` calls in flight. The first failure is raised and the
-    calls not yet started are cancelled, so a failed request stops spending upstream quota."""
-    if len(calls) == 1:
-        return [calls[0]()]
-    with ThreadPoolExecutor(max_workers=min(limit, len(calls)), thread_name_prefix="embeddings") as pool:
-        futures = [pool.submit(call) for call in calls]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception()), None)
-        if failed is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise failed.exception()  # type: ignore[misc]
-    return [future.result() for future in futures]
+from openai_compat.textgen.fanout import run_all
 
 
 def _check_is_embedding_model(upstream: str, spec: EmbeddingModel, svc: Services, requested: str) -> None:
@@ -64,12 +42,13 @@ def _check_is_embedding_model(upstream: str, spec: EmbeddingModel, svc: Services
 def create_embeddings(req: EmbeddingRequest, svc: Services) -> Response:
     texts = input_texts(req.input)
     resolved = svc.resolve(req.model)
+    note(model=req.model, workers_ai_model=resolved.upstream)
     spec = embedding_model(resolved.upstream)
     _check_is_embedding_model(resolved.upstream, spec, svc, req.model)
     check_dimensions(req.dimensions, spec, req.model)
     check_lengths(texts, spec, req.model)
     groups = batches(texts, spec.batch_limit)
-    note(model=req.model, workers_ai_model=resolved.upstream, inputs=len(texts), batches=len(groups))
+    note(inputs=len(texts), batches=len(groups))
 
     def call(group: list[str]) -> Callable[[], tuple[BatchResult, float]]:
         def run() -> tuple[BatchResult, float]:
@@ -78,7 +57,9 @@ def create_embeddings(req: EmbeddingRequest, svc: Services) -> Response:
 
         return run
 
-    results = run_bounded([call(group) for group in groups], MAX_CONCURRENT_BATCHES)
+    # Bounded: for a client sending big requests back to back this sets the upstream call rate,
+    # which must leave room in the account's per-minute limit for other traffic.
+    results = run_all([call(group) for group in groups], limit=svc.settings.embeddings_max_concurrency)
     for _, elapsed_ms in results:
         add_upstream_ms(elapsed_ms)
     body = embedding_response(

@@ -53,8 +53,9 @@ def input_texts(raw: Any) -> list[str]:
     for index, text in enumerate(texts):
         if not text:
             where = "'input'" if isinstance(raw, str) else f"'input[{index}]'"
-            raise InvalidRequestError(f"{where} is an empty string; every input must hold text.", param="input",
-                                      code="invalid_value")
+            raise InvalidRequestError(
+                f"{where} is an empty string; every input must hold text.", param="input", code="invalid_value"
+            )
     return texts
 
 

@@ -9,27 +9,37 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
-def run_all(calls: list[Callable[[], T]], discard: Callable[[T], None] | None = None) -> list[T]:
-    """Results in call order. If any call fails, the first failure is raised and the results of
-    the calls that succeeded are handed to `discard` (to close their open streams)."""
+def run_all(
+    calls: list[Callable[[], T]], *, limit: int | None = None, discard: Callable[[T], None] | None = None
+) -> list[T]:
+    """Results in call order, at most `limit` calls in flight (all at once by default).
+
+    The first failure is raised; calls not yet started are cancelled, so a failed request stops
+    spending upstream quota, and the results of calls that did succeed go to `discard` (to close
+    streams they opened).
+    """
     if len(calls) == 1:
         return [calls[0]()]
-    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="fanout") as pool:
+    workers = min(limit or len(calls), len(calls))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fanout") as pool:
         futures = [pool.submit(call) for call in calls]
-    failures = [f.exception() for f in futures if f.exception() is not None]
-    if failures:
-        if discard is not None:
-            for future in futures:
-                if future.exception() is None:
-                    discard(future.result())
-        raise failures[0]
-    return [future.result() for future in futures]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception()), None)
+        if failed is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if failed is None:
+        return [future.result() for future in futures]
+    if discard is not None:
+        for future in futures:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                discard(future.result())
+    raise failed.exception()  # type: ignore[misc]
 
 
 _END = object()

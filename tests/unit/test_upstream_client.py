@@ -246,3 +246,13 @@ def test_models_search_reads_every_page(client: WorkersAIClient) -> None:
     responses.get(url, json={**page, "result": [{"name": "@cf/a"}], "result_info": {"page": 1, "total_pages": 2}})
     responses.get(url, json={**page, "result": [{"name": "@cf/b"}], "result_info": {"page": 2, "total_pages": 2}})
     assert [m["name"] for m in client.search_models()] == ["@cf/a", "@cf/b"]
+
+
+def test_proxy_settings_are_read_once_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    client = WorkersAIClient(make_settings())
+    assert client._session.trust_env is False
+    assert client._session.proxies["https"] == "http://proxy.test:3128"
+    monkeypatch.setenv("NO_PROXY", "cf.test")
+    assert "https" not in WorkersAIClient(make_settings())._session.proxies

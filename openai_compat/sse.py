@@ -33,53 +33,41 @@ def named_event(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {_dumps(data)}\n\n".encode()
 
 
-class _Failure:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-_END = object()
-
-
 def with_heartbeat(
     source: Iterator[bytes], interval: float, on_close: Callable[[], None]
 ) -> Iterator[bytes]:
-    """Yield `source`'s items as they come, and a heartbeat whenever it is silent for `interval`.
+    """Yield `source`'s items, with a heartbeat every `interval` while waiting for the first one.
 
-    The source is read on its own thread because a blocking socket read cannot be interrupted
-    to write a heartbeat. When the client goes away, `on_close` closes the upstream response,
-    which ends the reader thread too.
+    The wait for the first item is the upstream's time to first token, the silence PaaS routers
+    cut. A blocking socket read cannot be interrupted to write a heartbeat, so that first item is
+    fetched on a helper thread; the rest is read directly, with no per-chunk thread hand-off.
+    When the client goes away, `on_close` closes the upstream response, which ends any read.
     """
-    if interval <= 0:
-        try:
-            yield from source
-        finally:
-            on_close()
-        return
-    items: queue.Queue[object] = queue.Queue()
-
-    def pump() -> None:
-        try:
-            for item in source:
-                items.put(item)
-        except BaseException as exc:
-            items.put(_Failure(exc))
-        finally:
-            items.put(_END)
-
-    threading.Thread(target=pump, name="sse-pump", daemon=True).start()
     try:
-        while True:
-            try:
-                item = items.get(timeout=interval)
-            except queue.Empty:
-                yield HEARTBEAT
-                continue
-            if item is _END:
+        if interval > 0:
+            first: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+
+            def fetch_first() -> None:
+                try:
+                    first.put(("item", next(source)))
+                except StopIteration:
+                    first.put(("end", None))
+                except BaseException as exc:
+                    first.put(("error", exc))
+
+            threading.Thread(target=fetch_first, name="sse-first-item", daemon=True).start()
+            while True:
+                try:
+                    kind, value = first.get(timeout=interval)
+                    break
+                except queue.Empty:
+                    yield HEARTBEAT
+            if kind == "end":
                 return
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item  # type: ignore[misc]
+            if kind == "error":
+                raise value
+            yield value
+        yield from source
     finally:
         on_close()
 

@@ -31,13 +31,16 @@ class ChunkFormatter(Protocol):
 def choice_events(
     streams: list[Iterator[Piece | ChoiceEnd]], formatter: ChunkFormatter, *, include_usage: bool
 ) -> Iterator[bytes]:
-    for index in range(len(streams)):
-        opening = formatter.role(index)
-        if opening is not None:
-            yield data_event(opening)
+    opened: set[int] = set()
     total = Usage(0, 0)
     try:
         for index, item in merge(streams):
+            if index not in opened:
+                # Opened with the choice's first upstream event, so the heartbeat covers the wait.
+                opened.add(index)
+                opening = formatter.role(index)
+                if opening is not None:
+                    yield data_event(opening)
             if isinstance(item, ChoiceEnd):
                 total = total + item.usage
                 yield data_event(formatter.finish(index, item.finish_reason))

@@ -1,4 +1,4 @@
-"""gunicorn settings, read from the environment the way PaaS hosts set it.
+"""gunicorn settings, from the same validated settings as the app (environment over settings.toml).
 
 Settings are validated here, in the master, so a bad configuration stops start-up with one
 line instead of every worker dying with a traceback.
@@ -6,7 +6,6 @@ line instead of every worker dying with a traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 
 from openai_compat.settings import SettingsError, load_settings
@@ -17,17 +16,17 @@ except SettingsError as exc:
     sys.stderr.write(f"{exc}\n")
     raise SystemExit(1) from None
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_settings.port}"
+bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.web_concurrency
-# Streams hold a connection for their whole length, so sync workers are wrong here; see the
-# README's Performance section for how this default was chosen.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "64"))
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
+# Streams hold a connection for their whole length, so sync workers are wrong here; the README's
+# Performance section has the measurements behind the default.
+worker_class = _settings.gunicorn_worker_class
+threads = _settings.gunicorn_threads
+worker_connections = _settings.gunicorn_worker_connections
+timeout = _settings.gunicorn_timeout
+graceful_timeout = _settings.gunicorn_graceful_timeout
 # Longer than the routers' idle keep-alive (Heroku ~90 s) so they never reuse a closed socket.
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "95"))
+keepalive = _settings.gunicorn_keepalive
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = _settings.log_level.lower()

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes, urljoin
 
 import requests
 
+from openai_compat.connections import shutdown_socket
 from openai_compat.errors import InvalidRequestError
 from openai_compat.net_guard import Resolver, check_public_url, system_resolver
 
 MAX_REDIRECTS = 3
+
+
+@contextlib.contextmanager
+def _cancelling(timer: threading.Timer) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 @dataclass(frozen=True)
@@ -78,7 +90,12 @@ class ImageFetcher:
                                              allow_redirects=False)
             except requests.RequestException as exc:
                 raise InvalidRequestError(f"Could not fetch the image ({type(exc).__name__}).", param=param) from None
-            with response:
+            # The read timeout restarts with every byte, so a server trickling bytes could hold a
+            # worker for ever: a watchdog cuts the connection at the overall deadline.
+            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), shutdown_socket, (response,))
+            watchdog.daemon = True
+            watchdog.start()
+            with response, _cancelling(watchdog):
                 if response.is_redirect and "Location" in response.headers:
                     url = urljoin(url, response.headers["Location"])
                     continue
@@ -97,12 +114,14 @@ class ImageFetcher:
     def _read(self, response: requests.Response, param: str, deadline: float) -> bytes:
         body = bytearray()
         try:
-            for chunk in response.iter_content(chunk_size=65536):
+            for chunk in response.iter_content(chunk_size=8192):
                 body.extend(chunk)
                 if len(body) > self._max_bytes:
                     raise InvalidRequestError(f"The image is larger than {self._max_bytes} bytes.", param=param)
                 if time.monotonic() > deadline:
                     raise InvalidRequestError("Fetching the image took too long.", param=param)
-        except requests.RequestException as exc:
+        except (requests.RequestException, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise InvalidRequestError("Fetching the image took too long.", param=param) from None
             raise InvalidRequestError(f"Could not fetch the image ({type(exc).__name__}).", param=param) from None
         return bytes(body)

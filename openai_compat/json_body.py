@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from flask import request
 from pydantic import BaseModel, ValidationError
 
-from openai_compat.errors import InvalidRequestError, UnsupportedMediaTypeError
+from openai_compat.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -61,10 +61,16 @@ def json_body() -> Any:
             f"Unsupported Content-Type {mimetype!r}: send the body as application/json."
         )
     raw = request.get_data(cache=False)
+    limit = request.max_content_length
+    if limit is not None and len(raw) >= limit:
+        # A chunked body has no Content-Length to refuse up front; werkzeug cuts it at the limit.
+        raise PayloadTooLargeError("The request body is too large.")
     if not raw.strip():
         raise InvalidRequestError("The request body is empty: send a JSON object.")
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise InvalidRequestError("The JSON body is nested too deeply.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidRequestError(
             f"We could not parse the JSON body of your request ({exc}). "

@@ -36,10 +36,13 @@ def is_public_address(address: str) -> bool:
 
 
 def check_public_url(url: str, param: str, resolve: Resolver = system_resolver) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise InvalidRequestError(f"The URL {url[:200]!r} is malformed.", param=param) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidRequestError(f"Only http(s) URLs can be fetched, not {url[:80]!r}.", param=param)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         addresses = resolve(parts.hostname, port)
     except (OSError, UnicodeError):

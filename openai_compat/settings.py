@@ -12,9 +12,11 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from openai_compat.model_names import is_workers_ai_name
 
 DEFAULT_SETTINGS_FILE = Path(__file__).resolve().parent.parent / "settings.toml"
 CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
@@ -74,7 +76,8 @@ class Settings(BaseModel):
     upstream_max_retries: int = Field(default=2, ge=0, le=10)
     upstream_backoff_seconds: float = Field(default=0.25, ge=0)
     upstream_max_retry_wait_seconds: float = Field(default=10.0, ge=0)
-    upstream_pool_size: int = Field(default=64, ge=1)
+    upstream_pool_size: int | None = Field(default=None, ge=1)
+    """Kept-alive connections to Workers AI per worker; by default one per concurrent request."""
 
     max_request_bytes: int = Field(default=26_214_400, ge=1024)
     sse_heartbeat_seconds: float = Field(default=15.0, ge=0)
@@ -84,8 +87,31 @@ class Settings(BaseModel):
     image_fetch_timeout_seconds: float = Field(default=10.0, gt=0)
 
     port: int = Field(default=8000, ge=1, le=65535)
+    host: str = "0.0.0.0"
     web_concurrency: int = Field(default=2, ge=1)
-    log_level: str = "INFO"
+    gunicorn_worker_class: Literal["gevent", "gthread"] = "gevent"
+    gunicorn_threads: int = Field(default=64, ge=1)
+    gunicorn_worker_connections: int = Field(default=1000, ge=1)
+    gunicorn_timeout: int = Field(default=120, ge=1)
+    gunicorn_graceful_timeout: int = Field(default=25, ge=1)
+    gunicorn_keepalive: int = Field(default=95, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def concurrency_per_worker(self) -> int:
+        """Requests one worker process serves at once: threads, or greenlets under gevent."""
+        if self.gunicorn_worker_class == "gevent":
+            return self.gunicorn_worker_connections
+        return self.gunicorn_threads
+
+    @property
+    def pool_size(self) -> int:
+        return self.upstream_pool_size or self.concurrency_per_worker
 
     @field_validator("gateway_api_keys", "cors_allowed_origins", mode="before")
     @classmethod
@@ -103,7 +129,7 @@ class Settings(BaseModel):
     @classmethod
     def _aliases(cls, value: dict[str, str]) -> dict[str, str]:
         for name, target in value.items():
-            if not target.startswith(("@cf/", "@hf/")):
+            if not is_workers_ai_name(target):
                 raise ValueError(f"alias {name!r} must point at an @cf/ or @hf/ model, not {target!r}")
         return value
 

@@ -22,7 +22,8 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    # ASCII escapes: a lone surrogate in upstream text must not break the stream when encoded.
+    return json.dumps(data, separators=(",", ":"))
 
 
 def data_event(data: Any) -> bytes:
@@ -33,41 +34,53 @@ def named_event(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {_dumps(data)}\n\n".encode()
 
 
+_END = object()
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
 def with_heartbeat(
     source: Iterator[bytes], interval: float, on_close: Callable[[], None]
 ) -> Iterator[bytes]:
-    """Yield `source`'s items, with a heartbeat every `interval` while waiting for the first one.
+    """Yield `source`'s items as they come, and a heartbeat whenever it is silent for `interval`.
 
-    The wait for the first item is the upstream's time to first token, the silence PaaS routers
-    cut. A blocking socket read cannot be interrupted to write a heartbeat, so that first item is
-    fetched on a helper thread; the rest is read directly, with no per-chunk thread hand-off.
-    When the client goes away, `on_close` closes the upstream response, which ends any read.
+    A blocking socket read cannot be interrupted to write a heartbeat, so the source is read on
+    its own thread (a greenlet under gevent). When the client goes away, `on_close` shuts the
+    upstream connection, which ends that thread's read at once.
     """
+    if interval <= 0:
+        try:
+            yield from source
+        finally:
+            on_close()
+        return
+    items: queue.Queue[object] = queue.Queue()
+
+    def pump() -> None:
+        try:
+            for item in source:
+                items.put(item)
+        except BaseException as exc:
+            items.put(_Failure(exc))
+        finally:
+            items.put(_END)
+
+    threading.Thread(target=pump, name="sse-pump", daemon=True).start()
     try:
-        if interval > 0:
-            first: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
-
-            def fetch_first() -> None:
-                try:
-                    first.put(("item", next(source)))
-                except StopIteration:
-                    first.put(("end", None))
-                except BaseException as exc:
-                    first.put(("error", exc))
-
-            threading.Thread(target=fetch_first, name="sse-first-item", daemon=True).start()
-            while True:
-                try:
-                    kind, value = first.get(timeout=interval)
-                    break
-                except queue.Empty:
-                    yield HEARTBEAT
-            if kind == "end":
+        while True:
+            try:
+                item = items.get(timeout=interval)
+            except queue.Empty:
+                yield HEARTBEAT
+                continue
+            if item is _END:
                 return
-            if kind == "error":
-                raise value
-            yield value
-        yield from source
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item  # type: ignore[misc]
     finally:
         on_close()
 

@@ -160,7 +160,8 @@ def classic_parameters(parameters: dict[str, Any] | None) -> dict[str, Any]:
     parameters = dict(parameters or {})
     parameters.setdefault("type", "object")
     properties = {}
-    for name, spec in (parameters.get("properties") or {}).items():
+    given = parameters.get("properties")
+    for name, spec in (given if isinstance(given, dict) else {}).items():
         spec = dict(spec) if isinstance(spec, dict) else {}
         if not isinstance(spec.get("type"), str):
             spec["type"] = "string" if "type" not in spec and "enum" not in spec else _first_type(spec)
@@ -260,12 +261,13 @@ def chat_input(
         out["tools"] = tools
     if profile.vision == "bytes" and images:
         out["image"] = list(next(iter(images.values())).data)
-    if req.response_format is not None and req.response_format.type != "text":
+    json_mode = req.response_format is not None and req.response_format.type != "text"
+    if json_mode:
         schema = req.response_format.json_schema.schema_ if req.response_format.json_schema else None
         out["response_format"] = (
             {"type": "json_schema", "json_schema": schema or {"type": "object"}}
             if req.response_format.type == "json_schema" else {"type": "json_object"}
         )
-    if stream:
+    if stream and not json_mode:  # Workers AI JSON mode does not stream; the reply is re-streamed
         out["stream"] = True
     return out

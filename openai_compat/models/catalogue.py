@@ -1,8 +1,9 @@
 """The Workers AI catalogue, fetched from `/ai/models/search` and cached for a TTL.
 
-One lock per process keeps a cold cache from sending a burst of identical catalogue calls; a
-failed fetch is remembered briefly so an outage does not add a slow upstream call to every
-listing, and the aliases are served regardless.
+One lock per process keeps a cold cache from sending a burst of identical catalogue calls; while
+one thread refreshes, the others serve the stale copy; a failed fetch is remembered briefly (and
+the last good copy kept) so an outage does not add a slow upstream call to every listing, and
+the aliases are served regardless.
 """
 
 from __future__ import annotations
@@ -66,19 +67,26 @@ class ModelCatalogue:
         self._expires = 0.0
 
     def _catalogue(self) -> dict[str, Model] | None:
-        with self._lock:
+        if self._clock() < self._expires:
+            return self._models
+        # With a stale copy in hand, readers never wait for a refresh another thread is doing.
+        if not self._lock.acquire(blocking=self._models is None):
+            return self._models
+        try:
             if self._clock() < self._expires:
                 return self._models
             try:
                 records = self._fetch()
             except APIError as exc:
                 log.warning(json.dumps({"event": "catalogue_unavailable", "error": exc.code}))
-                self._models, self._expires = None, self._clock() + min(self._ttl, FAILURE_RETRY_SECONDS)
-                return None
+                self._expires = self._clock() + min(self._ttl, FAILURE_RETRY_SECONDS)
+                return self._models  # the last good copy, if any
             models = (catalogue_model(r) for r in records)
             self._models = {m.id: m for m in models if m is not None}
             self._expires = self._clock() + self._ttl
             return self._models
+        finally:
+            self._lock.release()
 
     def _alias_model(self, alias: str, target: str, catalogue: dict[str, Model] | None) -> Model:
         backing = (catalogue or {}).get(target)

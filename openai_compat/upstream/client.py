@@ -6,6 +6,7 @@ before any byte has reached the gateway's client: a stream that has begun is nev
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
+from openai_compat.connections import shutdown_socket
 from openai_compat.errors import APIError, UpstreamError, UpstreamTimeoutError
 from openai_compat.settings import Settings
 from openai_compat.upstream.error_map import envelope_errors, map_upstream_error, parse_retry_after
@@ -28,6 +30,7 @@ log = logging.getLogger("openai_compat.upstream")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NO_RETRY_CODES = frozenset({3036})  # a spent daily allocation does not come back in seconds
+CATALOGUE_READ_TIMEOUT_SECONDS = 5.0
 
 
 class UpstreamStreamError(UpstreamError):
@@ -50,9 +53,16 @@ class UpstreamReply:
         return self.events is not None
 
     def close(self) -> None:
-        """Release the connection; for a stream this also stops generation upstream."""
+        """Release the connection; for a stream this also stops generation upstream.
+
+        The socket is shut down first: closing alone does not wake a thread blocked reading it.
+        """
         if self._response is not None:
-            self._response.close()
+            shutdown_socket(self._response)
+            # A reader thread may be inside a read of this response right now; its read fails on
+            # the shut socket and `_events` then closes the response from that thread.
+            with contextlib.suppress(RuntimeError):
+                self._response.close()
 
 
 def _media_type(response: requests.Response) -> str:
@@ -76,7 +86,7 @@ class WorkersAIClient:
         self._settings = settings
         self._sleep = sleep
         self._session = session or requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.upstream_pool_size, max_retries=0)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers.update(
@@ -112,7 +122,7 @@ class WorkersAIClient:
             self._session.verify = bundle
 
     def run_url(self, model: str) -> str:
-        return f"{self._run_base}/{quote(model, safe='@/')}"
+        return f"{self._run_base}/{'/'.join(quote(part, safe='@') for part in model.split('/'))}"
 
     def run(
         self,
@@ -125,8 +135,9 @@ class WorkersAIClient:
         """Run a model (a JSON payload, or raw `data` bytes for binary-input models); the reply's
         kind follows the Content-Type Workers AI answered with."""
         if payload is not None:
-            # Serialised here rather than by requests' `json=`, which costs more CPU per call.
-            data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+            # Serialised here rather than by requests' `json=`, which costs more CPU per call; ASCII
+            # escapes keep a lone surrogate from a client's JSON from failing to encode.
+            data = json.dumps(payload, separators=(",", ":")).encode()
             content_type = "application/json"
         headers = {"Content-Type": content_type} if content_type else None
         response, elapsed_ms = self._send("POST", self.run_url(model), model=model, data=data, headers=headers)
@@ -147,11 +158,16 @@ class WorkersAIClient:
         return UpstreamReply(media or "application/octet-stream", elapsed_ms, body=content)
 
     def search_models(self, per_page: int = 1000, max_pages: int = 20) -> list[dict[str, Any]]:
-        """The account's model catalogue, all pages."""
+        """The account's model catalogue, all pages. A short timeout and no retries: listings wait
+        on it, and a stale or alias-only list is better than a slow one."""
         models: list[dict[str, Any]] = []
         for page in range(1, max_pages + 1):
             response, _ = self._send(
-                "GET", f"{self._account_url}/models/search", params={"per_page": per_page, "page": page}
+                "GET",
+                f"{self._account_url}/models/search",
+                params={"per_page": per_page, "page": page},
+                timeout=(self._timeout[0], CATALOGUE_READ_TIMEOUT_SECONDS),
+                max_retries=0,
             )
             with response:
                 body = _json_or_none(response)
@@ -179,7 +195,7 @@ class WorkersAIClient:
                     params=kwargs.get("params"),
                     headers=kwargs.get("headers"),
                     stream=True,
-                    timeout=self._timeout,
+                    timeout=kwargs.get("timeout", self._timeout),
                 )
             except requests.exceptions.ConnectTimeout:
                 error: APIError = UpstreamTimeoutError("Timed out connecting to Workers AI.")
@@ -203,7 +219,8 @@ class WorkersAIClient:
                     raise error
                 advised = parse_retry_after(response.headers.get("Retry-After"))
                 retry_in = advised if advised is not None else self._backoff(attempt)
-            if attempt >= settings.upstream_max_retries or retry_in > settings.upstream_max_retry_wait_seconds:
+            max_retries = kwargs.get("max_retries", settings.upstream_max_retries)
+            if attempt >= max_retries or retry_in > settings.upstream_max_retry_wait_seconds:
                 raise error
             attempt += 1
             retry = {"event": "upstream_retry", "attempt": attempt, "wait_s": round(retry_in, 3), "reason": error.code}
@@ -229,7 +246,8 @@ class WorkersAIClient:
                     raise map_upstream_error(200, event, {}, None)
                 if isinstance(event, dict):
                     yield event
-        except requests.RequestException as exc:
+        except (requests.RequestException, OSError, AttributeError, ValueError) as exc:
+            # AttributeError/ValueError: urllib3 reading a response closed by a departing client.
             raise UpstreamStreamError(f"The Workers AI stream broke off ({type(exc).__name__}).") from None
         finally:
             response.close()

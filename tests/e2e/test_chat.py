@@ -274,16 +274,35 @@ def test_tokens_pass_through_as_they_arrive(gateway: GatewayHandle, upstream: Em
     assert arrivals[-1] - arrivals[0] > 0.9  # spread out as generated, not delivered in one burst
 
 
-def test_heartbeat_comments_while_the_upstream_is_silent(emulator: EmulatorHandle) -> None:
+@pytest.fixture(scope="module")
+def heartbeat_gateway(emulator: EmulatorHandle):
     with start_gateway(emulator, SSE_HEARTBEAT_SECONDS="0.2") as gw:
-        emulator.set_faults(ttft_ms=1000)
-        try:
-            raw = raw_chat(gw, model=CLASSIC, messages=USER, stream=True)
-        finally:
-            emulator.clear_faults()
+        yield gw
+
+
+@pytest.mark.parametrize("faults", [{"ttft_ms": 1000}, {"token_delay_ms": 600}])
+def test_heartbeat_comments_while_the_upstream_is_silent(
+    heartbeat_gateway: GatewayHandle, upstream: EmulatorHandle, faults: dict[str, int]
+) -> None:
+    upstream.set_faults(**faults)
+    raw = raw_chat(heartbeat_gateway, model=CLASSIC, messages=USER, stream=True)
     assert raw.text.count(": ping\n\n") >= 2
     body = raw.text.replace(": ping\n\n", "")
     assert parse_sse(body)[-1] == "[DONE]"
+
+
+def test_client_leaving_during_the_wait_for_the_first_token_ends_the_request(
+    heartbeat_gateway: GatewayHandle, upstream: EmulatorHandle
+) -> None:
+    upstream.set_faults(ttft_ms=20_000)
+    request_id = "disconnect-before-first-token"
+    with requests.post(f"{heartbeat_gateway.base_url}/chat/completions", stream=True, timeout=30,
+                       json={"model": CLASSIC, "messages": USER, "stream": True},
+                       headers={"Authorization": f"Bearer {heartbeat_gateway.api_key}",
+                                "X-Request-ID": request_id}) as r:
+        assert next(r.iter_lines()) == b": ping"
+    line = _wait_for_log_line(heartbeat_gateway, request_id)
+    assert line["duration_ms"] < 10_000
 
 
 def test_client_disconnect_stops_the_stream(gateway: GatewayHandle, upstream: EmulatorHandle) -> None:
@@ -295,12 +314,16 @@ def test_client_disconnect_stops_the_stream(gateway: GatewayHandle, upstream: Em
         lines = r.iter_lines()
         for _ in range(6):
             next(lines)
-    deadline = time.monotonic() + 10
-    line = None
-    while time.monotonic() < deadline and line is None:
-        for text in gateway.log_text().splitlines():
-            if request_id in text:
-                line = json.loads(text)
-        time.sleep(0.1)
-    assert line is not None, "the gateway kept streaming after the client left"
+    line = _wait_for_log_line(gateway, request_id)
     assert line["duration_ms"] < 10_000
+
+
+def _wait_for_log_line(gateway: GatewayHandle, request_id: str) -> dict[str, Any]:
+    """The request's log line, written when its response is closed."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for text in gateway.log_text().splitlines():
+            if request_id in text and text.startswith("{"):
+                return json.loads(text)
+        time.sleep(0.1)
+    raise AssertionError("the gateway kept streaming after the client left")

@@ -35,10 +35,23 @@ def current_request_id() -> str:
     return g.request_id
 
 
+class JsonLineFormatter(logging.Formatter):
+    """Every record is one JSON line, tracebacks included, so log routers never split an entry."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if not record.exc_info and message.startswith("{"):
+            return message  # already a JSON line
+        line: dict[str, Any] = {"level": record.levelname.lower(), "event": message, "logger": record.name}
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(line, separators=(",", ":"))
+
+
 def configure_logging(level: str) -> None:
     """JSON lines on stdout, the only place PaaS log routers read."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(JsonLineFormatter())
     root = logging.getLogger("openai_compat")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai_compat.textgen.output import Generation, Usage, total_usage
+from openai_compat.textgen.output import Generation, Usage, combine_usage
 from openai_compat.textgen.stream import Piece, ReasoningPiece, TextPiece
 
 
@@ -39,7 +39,7 @@ def completion_body(*, completion_id: str, created: int, model: str, generations
             {"index": i, "message": message_body(g), "logprobs": None, "finish_reason": g.finish_reason}
             for i, g in enumerate(generations)
         ],
-        "usage": total_usage(generations).body(),
+        "usage": combine_usage([g.usage for g in generations if g.usage], len(generations)).body(),
         "service_tier": "default",
     }
 

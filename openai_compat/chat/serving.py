@@ -47,7 +47,7 @@ def create_chat_completion(req: ChatCompletionRequest, svc: Services) -> Respons
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     # Every upstream call is opened before the first byte goes out, so its failure keeps its status.
-    calls = [lambda: svc.upstream.run(resolved.upstream, payload)] * (req.n or 1)
+    calls = [lambda: svc.upstream.run(resolved.upstream, payload, requested=req.model)] * (req.n or 1)
     replies = run_all(calls, discard=UpstreamReply.close)
     for reply in replies:
         add_upstream_ms(reply.elapsed_ms)
@@ -64,6 +64,7 @@ def create_chat_completion(req: ChatCompletionRequest, svc: Services) -> Respons
         [choice_stream(reply, options) for reply in replies],
         ChunkWriter(completion_id, created, req.model),
         include_usage=include_usage,
+        choices_per_prompt=len(replies),
     )
     return sse_response(
         events, heartbeat_seconds=svc.settings.sse_heartbeat_seconds, on_close=close_all(replies), headers=headers

@@ -63,6 +63,10 @@ def image_urls(req: ChatCompletionRequest) -> list[tuple[str, str]]:
 
 def check_images(req: ChatCompletionRequest, profile: TextModelProfile, model: str) -> None:
     urls = image_urls(req)
+    for param, _ in urls:
+        index = int(param.split("]")[0].removeprefix("messages["))
+        if req.messages[index].role != "user":
+            raise InvalidRequestError("Images are only allowed in user messages.", param=param)
     if urls and profile.vision is None:
         raise InvalidRequestError(
             f"The model `{model}` does not accept images; use a vision model such as "
@@ -200,6 +204,16 @@ def _tools(req: ChatCompletionRequest, dialect: str) -> list[dict[str, Any]] | N
     ]
 
 
+def _tool_choice_instruction(req: ChatCompletionRequest) -> str | None:
+    """Classic models have no `tool_choice`: `required` and a named function are asked for in words
+    (the named function is also the only tool offered)."""
+    if isinstance(req.tool_choice, NamedToolChoice):
+        return f"You must answer by calling the tool `{req.tool_choice.function.name}`."
+    if req.tool_choice == "required":
+        return "You must answer by calling one of the provided tools."
+    return None
+
+
 def workers_seed(seed: int) -> int:
     """Workers AI takes 1..9999999999; OpenAI any int64. Fold so equal seeds stay equal."""
     return seed if 1 <= seed <= WORKERS_AI_MAX_SEED else seed % WORKERS_AI_MAX_SEED + 1
@@ -214,7 +228,13 @@ def sampling_input(req: Any, *, dialect: str) -> dict[str, Any]:
         out["top_p"] = req.top_p if dialect == "openai" else max(CLASSIC_MIN_TOP_P, req.top_p)
     if req.seed is not None:
         out["seed"] = workers_seed(req.seed)
-    for name in ("presence_penalty", "frequency_penalty", "top_k", "repetition_penalty", "lora", "raw"):
+    for name in ("presence_penalty", "frequency_penalty"):
+        value = getattr(req, name)
+        if value is not None:
+            # OpenAI allows -2..2; most classic models take 0..2, and a negative value (encourage
+            # repetition) is rarely meant: it becomes "no penalty" rather than an upstream 400.
+            out[name] = value if dialect == "openai" else max(0.0, value)
+    for name in ("top_k", "repetition_penalty", "lora", "raw"):
         value = getattr(req, name)
         if value is not None:
             out[name] = value
@@ -259,6 +279,9 @@ def chat_input(
     out["max_tokens"] = max_tokens
     if tools:
         out["tools"] = tools
+        instruction = _tool_choice_instruction(req)
+        if instruction:
+            out["messages"].insert(0, {"role": "system", "content": instruction})
     if profile.vision == "bytes" and images:
         out["image"] = list(next(iter(images.values())).data)
     json_mode = req.response_format is not None and req.response_format.type != "text"

@@ -7,7 +7,7 @@ from typing import Any
 from openai_compat.chat.to_workers import MAX_CHOICES, sampling_input
 from openai_compat.completions.protocol import CompletionRequest
 from openai_compat.errors import InvalidRequestError
-from openai_compat.textgen.output import Generation, Usage, total_usage
+from openai_compat.textgen.output import Generation, Usage, combine_usage
 from openai_compat.textgen.profiles import TextModelProfile
 from openai_compat.textgen.stream import Piece, TextPiece
 
@@ -72,7 +72,7 @@ def completion_input(
 
 
 def completion_body(
-    *, completion_id: str, created: int, model: str, generations: list[Generation], echoes: list[str]
+    *, completion_id: str, created: int, model: str, generations: list[Generation], echoes: list[str], n: int
 ) -> dict[str, Any]:
     return {
         "id": completion_id,
@@ -83,7 +83,7 @@ def completion_body(
             {"text": echo + (g.content or ""), "index": i, "logprobs": None, "finish_reason": g.finish_reason}
             for i, (g, echo) in enumerate(zip(generations, echoes, strict=True))
         ],
-        "usage": total_usage(generations).body(),
+        "usage": combine_usage([g.usage for g in generations if g.usage], n).body(),
     }
 
 

@@ -51,7 +51,8 @@ def create_completion(req: CompletionRequest, svc: Services) -> Response:
     ]
     calls = [
         (lambda p=prompt: svc.upstream.run(
-            resolved.upstream, completion_input(req, p, profile, max_tokens=max_tokens, stream=stream)
+            resolved.upstream, completion_input(req, p, profile, max_tokens=max_tokens, stream=stream),
+            requested=req.model,
         ))
         for prompt in choice_prompts
     ]
@@ -65,7 +66,7 @@ def create_completion(req: CompletionRequest, svc: Services) -> Response:
     if not stream:
         generations = [choice_generation(r, o) for r, o in zip(replies, options, strict=True)]
         response = jsonify(completion_body(
-            completion_id=completion_id, created=created, model=req.model, generations=generations, echoes=echoes
+            completion_id=completion_id, created=created, model=req.model, generations=generations, echoes=echoes, n=n
         ))
         response.headers.update(headers)
         return response
@@ -73,6 +74,7 @@ def create_completion(req: CompletionRequest, svc: Services) -> Response:
         [choice_stream(r, o) for r, o in zip(replies, options, strict=True)],
         CompletionChunkWriter(completion_id, created, req.model, echoes),
         include_usage=bool(req.stream_options and req.stream_options.include_usage),
+        choices_per_prompt=n,
     )
     return sse_response(
         events, heartbeat_seconds=svc.settings.sse_heartbeat_seconds, on_close=close_all(replies), headers=headers

@@ -52,7 +52,7 @@ def create_embeddings(req: EmbeddingRequest, svc: Services) -> Response:
 
     def call(group: list[str]) -> Callable[[], tuple[BatchResult, float]]:
         def run() -> tuple[BatchResult, float]:
-            reply = svc.upstream.run(resolved.upstream, batch_input(group, spec))
+            reply = svc.upstream.run(resolved.upstream, batch_input(group, spec), requested=req.model)
             return read_batch(reply.result, group), reply.elapsed_ms
 
         return run

@@ -15,7 +15,7 @@ from openai_compat.errors import APIError, InternalError
 from openai_compat.sse import DONE, data_event
 from openai_compat.textgen.choices import ChoiceEnd
 from openai_compat.textgen.fanout import merge
-from openai_compat.textgen.output import Usage
+from openai_compat.textgen.output import Usage, combine_usage
 from openai_compat.textgen.stream import Piece
 
 log = logging.getLogger("openai_compat.stream")
@@ -29,10 +29,14 @@ class ChunkFormatter(Protocol):
 
 
 def choice_events(
-    streams: list[Iterator[Piece | ChoiceEnd]], formatter: ChunkFormatter, *, include_usage: bool
+    streams: list[Iterator[Piece | ChoiceEnd]],
+    formatter: ChunkFormatter,
+    *,
+    include_usage: bool,
+    choices_per_prompt: int,
 ) -> Iterator[bytes]:
     opened: set[int] = set()
-    total = Usage(0, 0)
+    usages: dict[int, Usage] = {}
     try:
         for index, item in merge(streams):
             if index not in opened:
@@ -42,7 +46,7 @@ def choice_events(
                 if opening is not None:
                     yield data_event(opening)
             if isinstance(item, ChoiceEnd):
-                total = total + item.usage
+                usages[index] = item.usage
                 yield data_event(formatter.finish(index, item.finish_reason))
                 continue
             chunk = formatter.piece(index, item)
@@ -56,5 +60,6 @@ def choice_events(
         yield data_event(InternalError("The stream failed inside the gateway.").body())
         return
     if include_usage:
-        yield data_event(formatter.usage(total))
+        ordered = [usages[i] for i in sorted(usages)]
+        yield data_event(formatter.usage(combine_usage(ordered, choices_per_prompt)))
     yield DONE

@@ -16,7 +16,11 @@ from openai_compat.errors import UpstreamError
 from openai_compat.textgen.stop import truncate_at_stop
 
 
-def new_call_id() -> str:
+def call_id(upstream_id: Any = None) -> str:
+    """OpenAI-style `call_...` ids: kept when Workers AI sent one, minted otherwise (classic models
+    send none, some send `chatcmpl-tool-...`)."""
+    if isinstance(upstream_id, str) and upstream_id.startswith("call_"):
+        return upstream_id
     return f"call_{secrets.token_hex(12)}"
 
 
@@ -42,12 +46,6 @@ class Usage:
             "total_tokens": self.total_tokens,
         }
 
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-            self.estimated or other.estimated,
-        )
 
 
 @dataclass
@@ -67,8 +65,12 @@ class Generation:
     reasoning: str | None = None
 
 
-def total_usage(generations: list[Generation]) -> Usage:
-    return sum((g.usage for g in generations if g.usage), Usage(0, 0))
+def combine_usage(usages: list[Usage], choices_per_prompt: int) -> Usage:
+    """Usage of a request's choices, in choice order. The n choices of one prompt count its
+    prompt once, as OpenAI bills it; their completion tokens add up."""
+    prompt = sum(u.prompt_tokens for u in usages[::choices_per_prompt])
+    completion = sum(u.completion_tokens for u in usages)
+    return Usage(prompt, completion, any(u.estimated for u in usages))
 
 
 def arguments_json(arguments: Any) -> str:
@@ -99,7 +101,7 @@ def _text(response: Any) -> str | None:
 
 def _classic(result: dict[str, Any], max_tokens: int | None) -> Generation:
     calls = [
-        ToolCall(str(c.get("id") or new_call_id()), str(c.get("name", "")), arguments_json(c.get("arguments")))
+        ToolCall(call_id(c.get("id")), str(c.get("name", "")), arguments_json(c.get("arguments")))
         for c in result.get("tool_calls") or []
         if isinstance(c, dict) and c.get("name")
     ]
@@ -121,13 +123,14 @@ def _openai(result: dict[str, Any]) -> Generation:
         message = {"content": choices[0].get("text")}
     else:
         message = choices[0].get("message") or {}
+    if not isinstance(message, dict):
+        raise UpstreamError("Workers AI answered a chat completion with a malformed message.")
     calls = []
     for call in message.get("tool_calls") or []:
-        function = call.get("function") or {}
-        calls.append(
-            ToolCall(str(call.get("id") or new_call_id()), str(function.get("name", "")),
-                     arguments_json(function.get("arguments")))
-        )
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict):
+            calls.append(ToolCall(call_id(call.get("id")), str(function.get("name", "")),
+                                  arguments_json(function.get("arguments"))))
     finish = choices[0].get("finish_reason") or ("tool_calls" if calls else "stop")
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     return Generation(_text(message.get("content")), calls, finish, read_usage(result.get("usage")), reasoning)

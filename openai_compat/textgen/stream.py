@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from openai_compat.textgen.output import Generation, Usage, arguments_json, estimate_tokens, new_call_id, read_usage
+from openai_compat.textgen.output import Generation, Usage, arguments_json, call_id, estimate_tokens, read_usage
 from openai_compat.textgen.stop import StopMatcher
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter"})
@@ -96,6 +96,8 @@ class StreamDecoder:
     def finish_reason(self) -> str:
         if self._stop.stopped:
             return "stop"
+        if self._upstream_finish == "length":
+            return "length"
         if self._calls:
             return "tool_calls"
         if self._upstream_finish in FINISH_REASONS:
@@ -120,7 +122,9 @@ class StreamDecoder:
     def _feed_choice(self, choice: Any, pieces: list[Piece]) -> None:
         if not isinstance(choice, dict):
             return
-        delta = choice.get("delta") or {}
+        delta = choice.get("delta")
+        if not isinstance(delta, dict):
+            delta = {}
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
             pieces.append(ReasoningPiece(reasoning))
@@ -140,7 +144,9 @@ class StreamDecoder:
             if call.get("name"):
                 self._open_call(object(), None, str(call["name"]), arguments_json(call.get("arguments")), pieces)
             return
-        function = call.get("function") or {}
+        function = call.get("function")
+        if not isinstance(function, dict):
+            function = {}
         key = call.get("index", 0)
         name, arguments = function.get("name"), function.get("arguments")
         if key not in self._calls:
@@ -158,5 +164,4 @@ class StreamDecoder:
             self._calls[key] = -1  # parallel_tool_calls=false: keep the first call only
             return
         self._calls[key] = opened
-        call_id = upstream_id if isinstance(upstream_id, str) and upstream_id.startswith("call_") else new_call_id()
-        pieces.append(ToolCallPiece(opened, call_id, name, arguments))
+        pieces.append(ToolCallPiece(opened, call_id(upstream_id), name, arguments))

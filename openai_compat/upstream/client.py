@@ -131,6 +131,7 @@ class WorkersAIClient:
         *,
         data: bytes | None = None,
         content_type: str | None = None,
+        requested: str | None = None,
     ) -> UpstreamReply:
         """Run a model (a JSON payload, or raw `data` bytes for binary-input models); the reply's
         kind follows the Content-Type Workers AI answered with."""
@@ -140,7 +141,10 @@ class WorkersAIClient:
             data = json.dumps(payload, separators=(",", ":")).encode()
             content_type = "application/json"
         headers = {"Content-Type": content_type} if content_type else None
-        response, elapsed_ms = self._send("POST", self.run_url(model), model=model, data=data, headers=headers)
+        # Errors name the model as the client asked for it (an alias), not the @cf/ name behind it.
+        response, elapsed_ms = self._send(
+            "POST", self.run_url(model), model=requested or model, data=data, headers=headers
+        )
         media = _media_type(response)
         if media == "text/event-stream":
             return UpstreamReply(media, elapsed_ms, events=self._events(response), _response=response)
@@ -151,7 +155,10 @@ class WorkersAIClient:
         finally:
             response.close()
         if media == "application/json" or media.endswith("+json"):
-            body = json.loads(content) if content else None
+            try:
+                body = json.loads(content) if content else None
+            except (ValueError, RecursionError):
+                raise UpstreamError("Workers AI answered with malformed JSON.") from None
             if not isinstance(body, dict) or "result" not in body:
                 raise UpstreamError("Workers AI answered with JSON the gateway does not recognise.")
             return UpstreamReply(media, elapsed_ms, result=body["result"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,9 +43,11 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> floa
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -64,6 +67,12 @@ def envelope_errors(body: Any) -> list[dict[str, Any]]:
     if isinstance(body, dict) and isinstance(body.get("errors"), list):
         return [e for e in body["errors"] if isinstance(e, dict)]
     return []
+
+
+def _final(error: APIError) -> APIError:
+    """Tell the SDKs (which retry 5xx) not to: only the operator can fix this one."""
+    error.headers["x-should-retry"] = "false"
+    return error
 
 
 def map_upstream_error(
@@ -92,16 +101,16 @@ def map_upstream_error(
             retry_after=int(retry_after or DEFAULT_CAPACITY_RETRY_SECONDS),
         )
     if codes & CREDENTIAL_CODES or status == 401:
-        return UpstreamError(
+        return _final(UpstreamError(
             "Workers AI rejected the gateway's Cloudflare credentials; the gateway operator must "
             f"check CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID ({detail}).",
             code="upstream_authentication_failed",
-        )
+        ))
     if codes & ROUTING_CODES:
-        return UpstreamError(
+        return _final(UpstreamError(
             f"Workers AI could not route the request; check CLOUDFLARE_ACCOUNT_ID ({detail}).",
             code="upstream_routing_failed",
-        )
+        ))
     if codes & ACCESS_CODES or status == 403:
         return PermissionDeniedError(f"Workers AI refused access to this model: {detail}")
     if codes & TIMEOUT_CODES or status in (408, 504):

@@ -177,7 +177,11 @@ def test_n_choices(gateway: GatewayHandle, stream: bool) -> None:
                 pass
             choices = s.get_final_completion().choices
     else:
-        choices = client.chat.completions.create(model=CLASSIC, messages=USER, n=2).choices
+        reply = client.chat.completions.create(model=CLASSIC, messages=USER, n=2)
+        single = client.chat.completions.create(model=CLASSIC, messages=USER)
+        assert reply.usage.prompt_tokens == single.usage.prompt_tokens  # the prompt is counted once
+        assert reply.usage.completion_tokens == 2 * single.usage.completion_tokens
+        choices = reply.choices
     assert [c.index for c in choices] == [0, 1]
     assert all(c.message.content == "Hello! You said: hello world" for c in choices)
 

@@ -31,6 +31,7 @@ def test_prompt_list_and_n_give_one_choice_each_in_order(gateway: GatewayHandle)
         (0, "Hello! You said: one"), (1, "Hello! You said: one"),
         (2, "Hello! You said: two"), (3, "Hello! You said: two")]
     assert reply.usage.completion_tokens == 16
+    assert reply.usage.prompt_tokens == 2  # each prompt counted once, not once per choice
 
 
 def test_echo_max_tokens_and_stop(gateway: GatewayHandle) -> None:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from openai_compat.textgen.sampling import Lenient, SamplingFields
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
-Stop = Annotated[str, Field()] | Annotated[list[str], Field(max_length=4)] | None
-
-
-class Lenient(BaseModel):
-    model_config = ConfigDict(extra="allow")
 
 
 class TextPart(Lenient):
@@ -108,39 +105,6 @@ class ResponseFormat(Lenient):
         if self.type == "json_schema" and self.json_schema is None:
             raise ValueError("response_format of type json_schema needs a json_schema object")
         return self
-
-
-class StreamOptions(Lenient):
-    include_usage: bool | None = None
-    include_obfuscation: bool | None = None
-
-
-class SamplingFields(Lenient):
-    """Fields shared with legacy Completions, including the Workers AI extras."""
-
-    model: str = Field(min_length=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    n: int | None = Field(default=None, ge=1, le=128)
-    stream: bool | None = False
-    stream_options: StreamOptions | None = None
-    stop: Stop = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    seed: int | None = None
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    logit_bias: dict[str, float] | None = None
-    user: str | None = None
-    # Workers AI extras, passed through.
-    top_k: int | None = Field(default=None, ge=1, le=50)
-    repetition_penalty: float | None = Field(default=None, ge=0, le=2)
-    lora: str | None = None
-    raw: bool | None = None
-
-    def stop_list(self) -> list[str]:
-        if self.stop is None:
-            return []
-        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
 
 
 class ChatCompletionRequest(SamplingFields):

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from flask import Response, jsonify
+from flask import Response
 
 from openai_compat.chat.from_workers import ChunkWriter, completion_body
 from openai_compat.chat.protocol import ChatCompletionRequest
 from openai_compat.chat.to_workers import chat_input, check_images, check_supported, image_urls, text_of
 from openai_compat.image_input import ImageData
-from openai_compat.model_names import MODEL_HEADER
-from openai_compat.request_log import add_upstream_ms, note
+from openai_compat.request_log import note
 from openai_compat.services import Services
-from openai_compat.sse import sse_response
-from openai_compat.textgen.choices import GenerationOptions, choice_generation, choice_stream
-from openai_compat.textgen.events import choice_events
-from openai_compat.textgen.fanout import run_all
+from openai_compat.textgen.choices import GenerationOptions
 from openai_compat.textgen.output import estimate_tokens
 from openai_compat.textgen.profiles import profile_for
-from openai_compat.upstream import UpstreamReply
+from openai_compat.textgen.respond import open_replies, respond
 
 
 def _load_images(req: ChatCompletionRequest, svc: Services) -> Mapping[str, ImageData]:
@@ -46,36 +42,18 @@ def create_chat_completion(req: ChatCompletionRequest, svc: Services) -> Respons
     )
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    # Every upstream call is opened before the first byte goes out, so its failure keeps its status.
-    calls = [lambda: svc.upstream.run(resolved.upstream, payload, requested=req.model)] * (req.n or 1)
-    replies = run_all(calls, discard=UpstreamReply.close)
-    for reply in replies:
-        add_upstream_ms(reply.elapsed_ms)
-    headers = {MODEL_HEADER: resolved.upstream}
-    if not req.stream:
-        generations = [choice_generation(reply, options) for reply in replies]
-        response = jsonify(
-            completion_body(completion_id=completion_id, created=created, model=req.model, generations=generations)
-        )
-        response.headers.update(headers)
-        return response
-    include_usage = bool(req.stream_options and req.stream_options.include_usage)
-    events = choice_events(
-        [choice_stream(reply, options) for reply in replies],
-        ChunkWriter(completion_id, created, req.model),
-        include_usage=include_usage,
-        choices_per_prompt=len(replies),
+    n = req.n or 1
+    replies = open_replies(svc, resolved, [payload] * n)
+    return respond(
+        svc,
+        resolved,
+        replies,
+        [options] * n,
+        stream=bool(req.stream),
+        build_body=lambda generations: completion_body(
+            completion_id=completion_id, created=created, model=req.model, generations=generations
+        ),
+        formatter=ChunkWriter(completion_id, created, req.model),
+        include_usage=bool(req.stream_options and req.stream_options.include_usage),
+        choices_per_prompt=n,
     )
-    return sse_response(
-        events, heartbeat_seconds=svc.settings.sse_heartbeat_seconds, on_close=close_all(replies), headers=headers
-    )
-
-
-def close_all(replies: list[UpstreamReply]) -> Callable[[], None]:
-    """Closing the replies is how a client that hangs up stops generation upstream."""
-
-    def close() -> None:
-        for reply in replies:
-            reply.close()
-
-    return close

@@ -13,18 +13,14 @@ from openai_compat.chat.protocol import ChatCompletionRequest, ImagePart, Messag
 from openai_compat.errors import InvalidRequestError
 from openai_compat.image_input import ImageData
 from openai_compat.textgen.profiles import TextModelProfile
-
-MAX_CHOICES = 8
-WORKERS_AI_MAX_SEED = 9_999_999_999
-CLASSIC_MIN_TOP_P = 0.001
+from openai_compat.textgen.sampling import common_refusals, refuse, sampling_input
 
 
-def check_supported(req: ChatCompletionRequest, max_choices: int = MAX_CHOICES) -> None:
+def check_supported(req: ChatCompletionRequest) -> None:
     """Refuse, by name, every field Workers AI cannot serve rather than silently dropping it."""
     refusals: list[tuple[str, bool, str]] = [
         ("logprobs", bool(req.logprobs), "Workers AI does not return token log probabilities."),
         ("top_logprobs", bool(req.top_logprobs), "Workers AI does not return token log probabilities."),
-        ("logit_bias", bool(req.logit_bias), "Workers AI does not support logit_bias."),
         ("modalities", bool(req.modalities) and set(req.modalities or []) != {"text"},
          "Only text output is supported."),
         ("audio", req.audio is not None, "Audio output is not supported."),
@@ -33,13 +29,9 @@ def check_supported(req: ChatCompletionRequest, max_choices: int = MAX_CHOICES) 
         ("functions", req.functions is not None, "The deprecated functions parameter is not supported: use tools."),
         ("function_call", req.function_call is not None,
          "The deprecated function_call parameter is not supported: use tool_choice."),
-        ("n", (req.n or 1) > max_choices, f"This gateway serves at most n={max_choices} choices per request."),
-        ("stream_options", req.stream_options is not None and not req.stream,
-         "stream_options is only allowed when stream is true."),
+        *common_refusals(req),
     ]
-    for param, refused, message in refusals:
-        if refused:
-            raise InvalidRequestError(message, param=param, code="unsupported_parameter")
+    refuse(refusals)
     if isinstance(req.tool_choice, NamedToolChoice):
         names = {t.function.name for t in req.tools or []}
         if req.tool_choice.function.name not in names:
@@ -212,33 +204,6 @@ def _tool_choice_instruction(req: ChatCompletionRequest) -> str | None:
     if req.tool_choice == "required":
         return "You must answer by calling one of the provided tools."
     return None
-
-
-def workers_seed(seed: int) -> int:
-    """Workers AI takes 1..9999999999; OpenAI any int64. Fold so equal seeds stay equal."""
-    return seed if 1 <= seed <= WORKERS_AI_MAX_SEED else seed % WORKERS_AI_MAX_SEED + 1
-
-
-def sampling_input(req: Any, *, dialect: str) -> dict[str, Any]:
-    """Sampling fields shared by Chat and Completions, in the target dialect's ranges."""
-    out: dict[str, Any] = {}
-    if req.temperature is not None:
-        out["temperature"] = req.temperature
-    if req.top_p is not None:
-        out["top_p"] = req.top_p if dialect == "openai" else max(CLASSIC_MIN_TOP_P, req.top_p)
-    if req.seed is not None:
-        out["seed"] = workers_seed(req.seed)
-    for name in ("presence_penalty", "frequency_penalty"):
-        value = getattr(req, name)
-        if value is not None:
-            # OpenAI allows -2..2; most classic models take 0..2, and a negative value (encourage
-            # repetition) is rarely meant: it becomes "no penalty" rather than an upstream 400.
-            out[name] = value if dialect == "openai" else max(0.0, value)
-    for name in ("top_k", "repetition_penalty", "lora", "raw"):
-        value = getattr(req, name)
-        if value is not None:
-            out[name] = value
-    return out
 
 
 def chat_input(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai_compat.chat.to_workers import MAX_CHOICES, sampling_input
 from openai_compat.completions.protocol import CompletionRequest
 from openai_compat.errors import InvalidRequestError
 from openai_compat.textgen.output import Generation, Usage, combine_usage
 from openai_compat.textgen.profiles import TextModelProfile
+from openai_compat.textgen.sampling import common_refusals, refuse, sampling_input
 from openai_compat.textgen.stream import Piece, TextPiece
 
 MAX_TOTAL_CHOICES = 16
@@ -40,16 +40,11 @@ def check_supported(req: CompletionRequest, prompt_count: int) -> None:
         ("suffix", bool(req.suffix), "suffix (insertion) is not supported by Workers AI models."),
         ("best_of", (req.best_of or 1) > 1, "best_of > 1 is not supported: use n."),
         ("logprobs", req.logprobs is not None, "Workers AI does not return token log probabilities."),
-        ("logit_bias", bool(req.logit_bias), "Workers AI does not support logit_bias."),
-        ("n", (req.n or 1) > MAX_CHOICES, f"This gateway serves at most n={MAX_CHOICES} choices per prompt."),
         ("prompt", prompt_count * (req.n or 1) > MAX_TOTAL_CHOICES,
          f"At most {MAX_TOTAL_CHOICES} choices (prompts x n) per request."),
-        ("stream_options", req.stream_options is not None and not req.stream,
-         "stream_options is only allowed when stream is true."),
+        *common_refusals(req),
     ]
-    for param, refused, message in refusals:
-        if refused:
-            raise InvalidRequestError(message, param=param, code="unsupported_parameter")
+    refuse(refusals)
 
 
 def completion_input(

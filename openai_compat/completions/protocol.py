@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from openai_compat.chat.protocol import SamplingFields
+from openai_compat.textgen.sampling import SamplingFields
 
 
 class CompletionRequest(SamplingFields):

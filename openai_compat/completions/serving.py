@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Response, jsonify
+from flask import Response
 
-from openai_compat.chat.serving import close_all
 from openai_compat.completions.mapping import (
     CompletionChunkWriter,
     check_supported,
@@ -16,16 +15,12 @@ from openai_compat.completions.mapping import (
     prompts_of,
 )
 from openai_compat.completions.protocol import CompletionRequest
-from openai_compat.model_names import MODEL_HEADER
-from openai_compat.request_log import add_upstream_ms, note
+from openai_compat.request_log import note
 from openai_compat.services import Services
-from openai_compat.sse import sse_response
-from openai_compat.textgen.choices import GenerationOptions, choice_generation, choice_stream
-from openai_compat.textgen.events import choice_events
-from openai_compat.textgen.fanout import run_all
+from openai_compat.textgen.choices import GenerationOptions
 from openai_compat.textgen.output import estimate_tokens
 from openai_compat.textgen.profiles import profile_for
-from openai_compat.upstream import UpstreamReply
+from openai_compat.textgen.respond import open_replies, respond
 
 
 def create_completion(req: CompletionRequest, svc: Services) -> Response:
@@ -49,33 +44,21 @@ def create_completion(req: CompletionRequest, svc: Services) -> Response:
         )
         for prompt in choice_prompts
     ]
-    calls = [
-        (lambda p=prompt: svc.upstream.run(
-            resolved.upstream, completion_input(req, p, profile, max_tokens=max_tokens, stream=stream),
-            requested=req.model,
-        ))
-        for prompt in choice_prompts
-    ]
-    replies = run_all(calls, discard=UpstreamReply.close)
-    for reply in replies:
-        add_upstream_ms(reply.elapsed_ms)
+    payloads = [completion_input(req, p, profile, max_tokens=max_tokens, stream=stream) for p in choice_prompts]
+    replies = open_replies(svc, resolved, payloads)
     echoes = list(choice_prompts) if req.echo else [""] * len(choice_prompts)
     completion_id = f"cmpl-{uuid.uuid4().hex}"
     created = int(time.time())
-    headers = {MODEL_HEADER: resolved.upstream}
-    if not stream:
-        generations = [choice_generation(r, o) for r, o in zip(replies, options, strict=True)]
-        response = jsonify(completion_body(
+    return respond(
+        svc,
+        resolved,
+        replies,
+        options,
+        stream=stream,
+        build_body=lambda generations: completion_body(
             completion_id=completion_id, created=created, model=req.model, generations=generations, echoes=echoes, n=n
-        ))
-        response.headers.update(headers)
-        return response
-    events = choice_events(
-        [choice_stream(r, o) for r, o in zip(replies, options, strict=True)],
-        CompletionChunkWriter(completion_id, created, req.model, echoes),
+        ),
+        formatter=CompletionChunkWriter(completion_id, created, req.model, echoes),
         include_usage=bool(req.stream_options and req.stream_options.include_usage),
         choices_per_prompt=n,
-    )
-    return sse_response(
-        events, heartbeat_seconds=svc.settings.sse_heartbeat_seconds, on_close=close_all(replies), headers=headers
     )

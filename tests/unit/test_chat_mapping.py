@@ -9,11 +9,12 @@ import pytest
 
 from openai_compat.chat.from_workers import ChunkWriter, completion_body
 from openai_compat.chat.protocol import ChatCompletionRequest
-from openai_compat.chat.to_workers import chat_input, check_images, check_supported, classic_parameters, workers_seed
+from openai_compat.chat.to_workers import chat_input, check_images, check_supported, classic_parameters
 from openai_compat.errors import InvalidRequestError
 from openai_compat.image_input import ImageData
 from openai_compat.textgen.output import Usage, finish_generation, generation_from_result
 from openai_compat.textgen.profiles import profile_for
+from openai_compat.textgen.sampling import workers_seed
 from openai_compat.textgen.stream import StreamDecoder, TextPiece, ToolCallPiece
 
 CLASSIC = profile_for("@cf/meta/llama-3.3-70b-instruct-fp8-fast")

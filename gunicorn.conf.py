@@ -27,6 +27,8 @@ timeout = _settings.gunicorn_timeout
 graceful_timeout = _settings.gunicorn_graceful_timeout
 # Longer than the routers' idle keep-alive (Heroku ~90 s) so they never reuse a closed socket.
 keepalive = _settings.gunicorn_keepalive
+# gunicorn 27's control socket defaults to one path per user, shared by every gunicorn on the host.
+control_socket_disable = True
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = _settings.log_level.lower()

@@ -1,0 +1,227 @@
+"""Start, watch and stop the servers under test: the emulator and the gateway (the peer: see peer_litellm).
+
+Everything binds to 127.0.0.1 on a free port and is stopped through the ``Popen`` handle we got
+when starting it, never by name, so a developer's own gateway or emulator is never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
+EMULATOR_TOKEN = "emulator-token"
+GATEWAY_KEY = "sk-bench-gateway-key"
+
+
+class StartError(RuntimeError):
+    """A process under test did not come up; the message carries the tail of its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_status(url: str, timeout: float = 1.0) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (OSError, ValueError):
+        return None
+
+
+def post_json(url: str, body: Any, headers: dict[str, str] | None = None, timeout: float = 30.0) -> tuple[int, bytes]:
+    """A plain POST, for control calls and probes (the load itself never goes through here)."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@dataclass
+class Service:
+    """A started server: its URL, its process and the log it writes to."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM (gunicorn and uvicorn shut their workers down on it), then SIGKILL.
+
+        Workers still alive once their master is gone (uvicorn's can linger) are killed by the
+        pids recorded before the stop, so nothing of ours outlives the run.
+        """
+        if self.process.poll() is not None:
+            return
+        descendants = process_tree(self.process.pid)[1:]
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        deadline = time.monotonic() + 5
+        while descendants and time.monotonic() < deadline:
+            descendants = [pid for pid in descendants if Path(f"/proc/{pid}").exists()]
+            time.sleep(0.1)
+        for pid in descendants:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path, cwd: Path = ROOT) -> tuple[
+    subprocess.Popen[bytes], Path
+]:
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as sink:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+    return process, log_path
+
+
+def wait_ready(service: Service, ready: Callable[[], bool], timeout: float) -> Service:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not service.alive():
+            raise StartError(f"{service.name} exited during start-up:\n{service.log_tail()}")
+        if ready():
+            return service
+        time.sleep(0.1)
+    service.stop()
+    raise StartError(f"{service.name} was not ready within {timeout:.0f} s:\n{service.log_tail()}")
+
+
+def start_emulator(log_dir: Path, ttft_ms: float, token_delay_ms: float) -> Service:
+    port = free_port()
+    argv = [sys.executable, "-m", "workers_ai_emulator", "--host", "127.0.0.1", "--port", str(port),
+            "--ttft-ms", str(ttft_ms), "--token-delay-ms", str(token_delay_ms), "--max-body-mb", "64"]
+    process, log_path = spawn("emulator", argv, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_dir)
+    service = Service("emulator", f"http://127.0.0.1:{port}", process, log_path)
+    return wait_ready(service, lambda: http_status(f"{service.url}/__emulator/health") == 200, 15)
+
+
+def emulator_account_url(emulator: Service) -> str:
+    return f"{emulator.url}/client/v4/accounts/{ACCOUNT_ID}/ai"
+
+
+def set_emulator_pacing(emulator: Service, **fields: float | int) -> None:
+    """Pacing goes through the control API because the gateway does not forward x-emulator-* headers."""
+    status, body = post_json(f"{emulator.url}/__emulator/faults", fields, timeout=5)
+    if status != 200:
+        raise RuntimeError(f"emulator refused pacing {fields}: {body[:200]!r}")
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """The gunicorn knobs the gateway reads from its environment."""
+
+    worker_class: str = "gthread"
+    workers: int = 2
+    threads: int = 64
+    worker_connections: int = 1000
+    pool_size: int = 64
+
+    def label(self) -> str:
+        if self.worker_class == "gevent":
+            return f"gevent {self.workers}w x {self.worker_connections}conn, pool {self.pool_size}"
+        return f"gthread {self.workers}w x {self.threads}t, pool {self.pool_size}"
+
+
+def gateway_env(emulator: Service, port: int, config: WorkerConfig, run_dir: Path,
+                extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GATEWAY_", "CLOUDFLARE_", "GUNICORN_", "UPSTREAM_", "MODEL_ALIASES"))}
+    env.update(
+        CLOUDFLARE_ACCOUNT_ID=ACCOUNT_ID,
+        CLOUDFLARE_API_TOKEN=EMULATOR_TOKEN,
+        WORKERS_AI_BASE_URL=f"{emulator.url}/client/v4",
+        GATEWAY_API_KEYS=GATEWAY_KEY,
+        PORT=str(port),
+        HOST="127.0.0.1",
+        WEB_CONCURRENCY=str(config.workers),
+        GUNICORN_WORKER_CLASS=config.worker_class,
+        GUNICORN_THREADS=str(config.threads),
+        GUNICORN_WORKER_CONNECTIONS=str(config.worker_connections),
+        UPSTREAM_POOL_SIZE=str(config.pool_size),
+        # gunicorn 27 opens a control socket at a fixed path under $HOME; a private path keeps a
+        # benchmark gateway from taking over the socket of another gunicorn on the same machine.
+        GUNICORN_CMD_ARGS=f"--control-socket {run_dir / 'gunicorn.ctl'}",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def start_gateway(emulator: Service, config: WorkerConfig, log_dir: Path, extra_env: dict[str, str]) -> Service:
+    """Exactly the Procfile's command line: ``gunicorn -c gunicorn.conf.py app:app``."""
+    port = free_port()
+    env = gateway_env(emulator, port, config, log_dir, extra_env)
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    argv = [gunicorn, "-c", "gunicorn.conf.py", "app:app"]
+    process, log_path = spawn("gateway", argv, env, log_dir)
+    service = Service("gateway", f"http://127.0.0.1:{port}", process, log_path)
+    wait_ready(service, lambda: http_status(f"{service.url}/health") == 200, 30)
+    # /health answering means one worker is up; wait until all of them are.
+    deadline = time.monotonic() + 15
+    while len(children(process.pid)) < config.workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return service
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (gunicorn's workers), read from /proc."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (uvicorn's workers sit one level deeper than gunicorn's)."""
+    tree, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for parent in frontier for child in children(parent)]
+        tree.extend(frontier)
+    return tree

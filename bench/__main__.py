@@ -30,11 +30,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="where to write the results")
     parser.add_argument("--log-dir", type=Path, default=RESULTS / "logs", help="emulator/gateway/peer logs")
     gw = parser.add_argument_group("gateway (passed as the environment the Procfile's gunicorn reads)")
-    gw.add_argument("--worker-class", choices=("gthread", "gevent"), default="gthread")
+    gw.add_argument("--worker-class", choices=("gthread", "gevent"), default="gevent",
+                    help="default: the Procfile's (gevent)")
     gw.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
     gw.add_argument("--threads", type=int, default=64, help="GUNICORN_THREADS (gthread)")
     gw.add_argument("--worker-connections", type=int, default=1000, help="GUNICORN_WORKER_CONNECTIONS (gevent)")
-    gw.add_argument("--pool-size", type=int, default=64, help="UPSTREAM_POOL_SIZE")
+    gw.add_argument("--pool-size", type=int, default=None,
+                    help="UPSTREAM_POOL_SIZE (default: the gateway's, one per concurrent request)")
     gw.add_argument("--gateway-env", action="append", default=[], metavar="KEY=VALUE",
                     help="any other gateway setting, e.g. SSE_HEARTBEAT_SECONDS=0 (repeatable)")
     emu = parser.add_argument_group("emulator pacing (scenarios scale these; see --list)")

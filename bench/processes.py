@@ -149,20 +149,19 @@ def set_emulator_pacing(emulator: Service, **fields: float | int) -> None:
 class WorkerConfig:
     """The gunicorn knobs the gateway reads from its environment."""
 
-    worker_class: str = "gthread"
+    worker_class: str = "gevent"
     workers: int = 2
     threads: int = 64
     worker_connections: int = 1000
-    pool_size: int = 64
+    pool_size: int | None = None
 
     def label(self) -> str:
         if self.worker_class == "gevent":
-            return f"gevent {self.workers}w x {self.worker_connections}conn, pool {self.pool_size}"
-        return f"gthread {self.workers}w x {self.threads}t, pool {self.pool_size}"
+            return f"gevent {self.workers}w x {self.worker_connections}conn, pool {self.pool_size or 'default'}"
+        return f"gthread {self.workers}w x {self.threads}t, pool {self.pool_size or 'default'}"
 
 
-def gateway_env(emulator: Service, port: int, config: WorkerConfig, run_dir: Path,
-                extra: dict[str, str]) -> dict[str, str]:
+def gateway_env(emulator: Service, port: int, config: WorkerConfig, extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("GATEWAY_", "CLOUDFLARE_", "GUNICORN_", "UPSTREAM_", "MODEL_ALIASES"))}
     env.update(
@@ -176,12 +175,10 @@ def gateway_env(emulator: Service, port: int, config: WorkerConfig, run_dir: Pat
         GUNICORN_WORKER_CLASS=config.worker_class,
         GUNICORN_THREADS=str(config.threads),
         GUNICORN_WORKER_CONNECTIONS=str(config.worker_connections),
-        UPSTREAM_POOL_SIZE=str(config.pool_size),
-        # gunicorn 27 opens a control socket at a fixed path under $HOME; a private path keeps a
-        # benchmark gateway from taking over the socket of another gunicorn on the same machine.
-        GUNICORN_CMD_ARGS=f"--control-socket {run_dir / 'gunicorn.ctl'}",
         PYTHONUNBUFFERED="1",
     )
+    if config.pool_size is not None:
+        env["UPSTREAM_POOL_SIZE"] = str(config.pool_size)
     env.update(extra)
     return env
 
@@ -189,7 +186,7 @@ def gateway_env(emulator: Service, port: int, config: WorkerConfig, run_dir: Pat
 def start_gateway(emulator: Service, config: WorkerConfig, log_dir: Path, extra_env: dict[str, str]) -> Service:
     """Exactly the Procfile's command line: ``gunicorn -c gunicorn.conf.py app:app``."""
     port = free_port()
-    env = gateway_env(emulator, port, config, log_dir, extra_env)
+    env = gateway_env(emulator, port, config, extra_env)
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     argv = [gunicorn, "-c", "gunicorn.conf.py", "app:app"]
     process, log_path = spawn("gateway", argv, env, log_dir)

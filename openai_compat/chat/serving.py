@@ -16,7 +16,7 @@ from openai_compat.request_log import note
 from openai_compat.services import Services
 from openai_compat.textgen.choices import GenerationOptions
 from openai_compat.textgen.output import estimate_tokens
-from openai_compat.textgen.profiles import profile_for
+from openai_compat.textgen.profiles import SUGGESTED_TEXT_MODEL, TEXT_GENERATION_TASK, profile_for
 from openai_compat.textgen.respond import open_replies, respond
 
 
@@ -27,6 +27,7 @@ def _load_images(req: ChatCompletionRequest, svc: Services) -> Mapping[str, Imag
 def create_chat_completion(req: ChatCompletionRequest, svc: Services) -> Response:
     check_supported(req)
     resolved = svc.resolve(req.model)
+    svc.require_task(resolved, TEXT_GENERATION_TASK, SUGGESTED_TEXT_MODEL)
     profile = profile_for(resolved.upstream)
     check_images(req, profile, req.model)
     note(model=req.model, workers_ai_model=resolved.upstream, stream=bool(req.stream))

@@ -19,7 +19,7 @@ from openai_compat.request_log import note
 from openai_compat.services import Services
 from openai_compat.textgen.choices import GenerationOptions
 from openai_compat.textgen.output import estimate_tokens
-from openai_compat.textgen.profiles import profile_for
+from openai_compat.textgen.profiles import SUGGESTED_TEXT_MODEL, TEXT_GENERATION_TASK, profile_for
 from openai_compat.textgen.respond import open_replies, respond
 
 
@@ -27,6 +27,7 @@ def create_completion(req: CompletionRequest, svc: Services) -> Response:
     prompts = prompts_of(req)
     check_supported(req, len(prompts))
     resolved = svc.resolve(req.model)
+    svc.require_task(resolved, TEXT_GENERATION_TASK, SUGGESTED_TEXT_MODEL)
     profile = profile_for(resolved.upstream)
     note(model=req.model, workers_ai_model=resolved.upstream, stream=bool(req.stream))
     n = req.n or 1

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask import Response, jsonify
 
 from openai_compat.embeddings.from_workers import BatchResult, embedding_response, read_batch
-from openai_compat.embeddings.models import EMBEDDINGS_TASK, EmbeddingModel, embedding_model
+from openai_compat.embeddings.models import EMBEDDINGS_TASK, embedding_model
 from openai_compat.embeddings.protocol import EmbeddingRequest
 from openai_compat.embeddings.to_workers import (
     batch_input,
@@ -16,27 +16,10 @@ from openai_compat.embeddings.to_workers import (
     check_lengths,
     input_texts,
 )
-from openai_compat.errors import InvalidRequestError
 from openai_compat.model_names import MODEL_HEADER
 from openai_compat.request_log import add_upstream_ms, note
 from openai_compat.services import Services
 from openai_compat.textgen.fanout import run_all
-
-
-def _check_is_embedding_model(upstream: str, spec: EmbeddingModel, svc: Services, requested: str) -> None:
-    """Models outside the table are looked up in the (cached) catalogue: a chat model's name gets
-    a 400 naming `model` instead of whatever a text model says about a `text` field."""
-    if spec.known:
-        return
-    listed = svc.catalogue.get(upstream)
-    task = (listed.model_extra or {}).get("task") if listed is not None else None
-    if task and task != EMBEDDINGS_TASK:
-        raise InvalidRequestError(
-            f"The model `{requested}` is not an embedding model (Workers AI task: {task}). Use an embedding "
-            "model such as @cf/qwen/qwen3-embedding-0.6b or @cf/baai/bge-m3.",
-            param="model",
-            code="invalid_model",
-        )
 
 
 def create_embeddings(req: EmbeddingRequest, svc: Services) -> Response:
@@ -44,7 +27,8 @@ def create_embeddings(req: EmbeddingRequest, svc: Services) -> Response:
     resolved = svc.resolve(req.model)
     note(model=req.model, workers_ai_model=resolved.upstream)
     spec = embedding_model(resolved.upstream)
-    _check_is_embedding_model(resolved.upstream, spec, svc, req.model)
+    if not spec.known:
+        svc.require_task(resolved, EMBEDDINGS_TASK, "@cf/qwen/qwen3-embedding-0.6b or @cf/baai/bge-m3")
     check_dimensions(req.dimensions, spec, req.model)
     check_lengths(texts, spec, req.model)
     groups = batches(texts, spec.batch_limit)

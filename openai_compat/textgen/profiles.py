@@ -28,6 +28,9 @@ class TextModelProfile:
         return self.dialect == "openai"
 
 
+TEXT_GENERATION_TASK = "Text Generation"
+SUGGESTED_TEXT_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+
 CLASSIC = TextModelProfile()
 OPENAI = TextModelProfile(dialect="openai")
 

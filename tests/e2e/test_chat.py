@@ -331,3 +331,12 @@ def _wait_for_log_line(gateway: GatewayHandle, request_id: str) -> dict[str, Any
                 return json.loads(text)
         time.sleep(0.1)
     raise AssertionError("the gateway kept streaming after the client left")
+
+
+@pytest.mark.parametrize("model", ["text-embedding-3-small", "@cf/baai/bge-m3"])
+def test_chat_with_an_embedding_model_is_400_naming_model(gateway: GatewayHandle, model: str) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        gateway.client().chat.completions.create(model=model, messages=USER)
+    assert caught.value.param == "model" and caught.value.code == "invalid_model"
+    with pytest.raises(openai.BadRequestError):
+        gateway.client().completions.create(model=model, prompt="x")

@@ -34,8 +34,16 @@ def _useful_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(p for p in loc if isinstance(p, int) or ("[" not in str(p) and str(p) not in _BRANCH_LABELS))
 
 
+def _most_telling(errors: list[Any]) -> Any:
+    """For a field that is a union (`stop`: string or list), pydantic reports every branch; the
+    error of the branch the client evidently meant (not "should be a valid string") says more."""
+    first = _useful_loc(tuple(errors[0]["loc"]))
+    same_field = [e for e in errors if _useful_loc(tuple(e["loc"]))[: len(first)] == first]
+    return next((e for e in same_field if not e["type"].endswith("_type")), errors[0])
+
+
 def validation_error(exc: ValidationError) -> InvalidRequestError:
-    first = exc.errors(include_url=False)[0]
+    first = _most_telling(exc.errors(include_url=False))
     param = error_param(_useful_loc(tuple(first["loc"])))
     message = first["msg"]
     if first["type"] == "missing":

@@ -234,3 +234,18 @@ def test_chunks_put_role_first_and_usage_last() -> None:
     assert more == {"index": 0, "function": {"arguments": "{}"}}
     usage = writer.usage(Usage(1, 2))
     assert usage["choices"] == [] and usage["usage"]["total_tokens"] == 3
+
+
+def test_validation_errors_pick_the_branch_the_client_meant() -> None:
+    from pydantic import ValidationError
+
+    from openai_compat.json_body import validation_error
+
+    with pytest.raises(ValidationError) as caught:
+        req(stop=["a", "b", "c", "d", "e"])
+    error = validation_error(caught.value)
+    assert error.param == "stop" and "at most 4" in error.message
+    with pytest.raises(ValidationError) as caught:
+        req(messages=[{"role": "user", "content": [{"type": "video", "video": "x"}]}])
+    error = validation_error(caught.value)
+    assert error.param == "messages[0].content[0]" and "video" in error.message

@@ -31,10 +31,6 @@ def add_upstream_ms(elapsed_ms: float) -> None:
     g.log_fields["upstream_ms"] = round(g.log_fields.get("upstream_ms", 0.0) + elapsed_ms, 1)
 
 
-def current_request_id() -> str:
-    return g.request_id
-
-
 class JsonLineFormatter(logging.Formatter):
     """Every record is one JSON line, tracebacks included, so log routers never split an entry."""
 

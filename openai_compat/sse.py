@@ -9,12 +9,12 @@ comments, which every SDK generation ignores, sent while the upstream is silent 
 from __future__ import annotations
 
 import json
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Response, stream_with_context
+
+from openai_compat.background import interleave
 
 DONE = b"data: [DONE]\n\n"
 HEARTBEAT = b": ping\n\n"
@@ -30,57 +30,21 @@ def data_event(data: Any) -> bytes:
     return f"data: {_dumps(data)}\n\n".encode()
 
 
-def named_event(event: str, data: Any) -> bytes:
-    return f"event: {event}\ndata: {_dumps(data)}\n\n".encode()
-
-
-_END = object()
-
-
-class _Failure:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
 def with_heartbeat(
     source: Iterator[bytes], interval: float, on_close: Callable[[], None]
 ) -> Iterator[bytes]:
     """Yield `source`'s items as they come, and a heartbeat whenever it is silent for `interval`.
 
-    A blocking socket read cannot be interrupted to write a heartbeat, so the source is read on
-    its own thread (a greenlet under gevent). When the client goes away, `on_close` shuts the
-    upstream connection, which ends that thread's read at once.
+    A blocking socket read cannot be interrupted to write a heartbeat, so the source is read in the
+    background. When the client goes away, `on_close` shuts the upstream connection, which ends
+    that read at once.
     """
-    if interval <= 0:
-        try:
-            yield from source
-        finally:
-            on_close()
-        return
-    items: queue.Queue[object] = queue.Queue()
-
-    def pump() -> None:
-        try:
-            for item in source:
-                items.put(item)
-        except BaseException as exc:
-            items.put(_Failure(exc))
-        finally:
-            items.put(_END)
-
-    threading.Thread(target=pump, name="sse-pump", daemon=True).start()
     try:
-        while True:
-            try:
-                item = items.get(timeout=interval)
-            except queue.Empty:
-                yield HEARTBEAT
-                continue
-            if item is _END:
-                return
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item  # type: ignore[misc]
+        if interval <= 0:
+            yield from source
+            return
+        for entry in interleave([source], idle_after=interval):
+            yield HEARTBEAT if entry is None else entry[1]
     finally:
         on_close()
 

@@ -6,11 +6,11 @@ into one sequence of (choice index, item), so every choice's tokens pass through
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TypeVar
+
+from openai_compat.background import interleave
 
 T = TypeVar("T")
 
@@ -42,34 +42,12 @@ def run_all(
     raise failed.exception()  # type: ignore[misc]
 
 
-_END = object()
-
-
 def merge(streams: list[Iterator[T]]) -> Iterator[tuple[int, T]]:
     """Interleave several iterators as their items arrive; an error in any one is re-raised."""
     if len(streams) == 1:
         for item in streams[0]:
             yield 0, item
         return
-    items: queue.Queue[tuple[int, object]] = queue.Queue()
-
-    def pump(index: int, stream: Iterator[T]) -> None:
-        try:
-            for item in stream:
-                items.put((index, item))
-        except BaseException as exc:
-            items.put((index, exc))
-        finally:
-            items.put((index, _END))
-
-    for index, stream in enumerate(streams):
-        threading.Thread(target=pump, args=(index, stream), name="fanout-stream", daemon=True).start()
-    remaining = len(streams)
-    while remaining:
-        index, item = items.get()
-        if item is _END:
-            remaining -= 1
-        elif isinstance(item, BaseException):
-            raise item
-        else:
-            yield index, item  # type: ignore[misc]
+    for entry in interleave(streams):
+        assert entry is not None  # no idle timeout was asked for
+        yield entry

@@ -48,10 +48,6 @@ class UpstreamReply:
     body: bytes | None = None
     _response: requests.Response | None = field(default=None, repr=False)
 
-    @property
-    def is_stream(self) -> bool:
-        return self.events is not None
-
     def close(self) -> None:
         """Release the connection; for a stream this also stops generation upstream.
 

@@ -86,6 +86,11 @@ def parse_json(raw: bytes) -> Any:
         raise ApiError(5006, what=f"Body is not valid JSON: {exc}") from exc
 
 
+def _peer(request: web.Request) -> str | None:
+    peername = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peername[0]}:{peername[1]}" if peername else None
+
+
 async def read_and_log(request: web.Request) -> bytes:
     """Read the body under the size limit and append the request to the log."""
     settings = settings_of(request)
@@ -95,6 +100,8 @@ async def read_and_log(request: web.Request) -> bytes:
         "query": dict(request.query),
         "headers": _redacted_headers(request),
         "json": None,
+        # Which client connection carried it: tells a reused keep-alive connection from a new one.
+        "peer": _peer(request),
     }
     settings.log.append(entry)
     if request.content_length is not None and request.content_length > settings.max_body_bytes:

@@ -278,6 +278,19 @@ def test_tokens_pass_through_as_they_arrive(gateway: GatewayHandle, upstream: Em
     assert arrivals[-1] - arrivals[0] > 0.9  # spread out as generated, not delivered in one burst
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_finished_requests_reuse_the_upstream_connection(
+    gateway: GatewayHandle, upstream: EmulatorHandle, stream: bool
+) -> None:
+    """Upstream is HTTPS: a connection closed after every stream would cost each one a TLS handshake."""
+    for _ in range(3):
+        reply = gateway.client().chat.completions.create(model=CLASSIC, messages=USER, stream=stream)
+        if stream:
+            assert [c for c in reply][-1].choices[0].finish_reason == "stop"
+    peers = {entry["peer"] for entry in upstream.requests() if "/ai/run/" in entry["path"]}
+    assert len(peers) == 1, peers
+
+
 @pytest.fixture(scope="module")
 def heartbeat_gateway(emulator: EmulatorHandle):
     with start_gateway(emulator, SSE_HEARTBEAT_SECONDS="0.2") as gw:

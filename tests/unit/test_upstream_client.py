@@ -252,7 +252,7 @@ def test_proxy_settings_are_read_once_from_the_environment(monkeypatch: pytest.M
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
     monkeypatch.setenv("NO_PROXY", "")
     client = WorkersAIClient(make_settings())
-    assert client._session.trust_env is False
-    assert client._session.proxies["https"] == "http://proxy.test:3128"
+    assert "https" in client._proxies
+    assert client._proxies["https"] == "http://proxy.test:3128"
     monkeypatch.setenv("NO_PROXY", "cf.test")
-    assert "https" not in WorkersAIClient(make_settings())._session.proxies
+    assert "https" not in WorkersAIClient(make_settings())._proxies

@@ -6,6 +6,8 @@ line instead of every worker dying with a traceback.
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 
 from openai_compat.settings import SettingsError, load_settings
@@ -32,3 +34,19 @@ control_socket_disable = True
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = _settings.log_level.lower()
+
+if worker_class == "gevent":
+    # gevent records every greenlet's spawning stack by default: ~14 objects and a stack walk per
+    # request, for a debugging aid. An operator can still turn it on through the same variable.
+    os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "false")
+
+
+def post_worker_init(worker: object) -> None:
+    """Move everything loaded at start-up (modules, the app, settings) out of the collector's reach.
+
+    With 1,000 streams a worker holds ~100,000 live objects and full collections run every few
+    seconds; not re-scanning the ~55,000 start-up objects each time shortens every one of those pauses,
+    which every open stream feels as a late chunk.
+    """
+    gc.collect()
+    gc.freeze()

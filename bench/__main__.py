@@ -45,6 +45,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                      help=f"delay between streamed tokens (default 20, --quick {QUICK_TOKEN_DELAY_MS:g})")
     parser.add_argument("--peer", choices=("litellm",), help="also run the chat scenarios through a peer")
     parser.add_argument("--peer-workers", type=int, default=2, help="the peer's worker processes")
+    parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the chat scenarios through bench.floor_app: gunicorn + Flask + requests "
+                             "relaying to the emulator with no gateway logic, the stack's own cost (default: on)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record a py-spy profile of the gateway (and peer) per scenario into DIR")
     args = parser.parse_args(argv)
@@ -84,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios=select(args.scenarios), config=config, ttft_ms=args.ttft_ms, token_delay_ms=args.token_delay_ms,
         quick=args.quick, peer=args.peer, peer_workers=args.peer_workers, log_dir=args.log_dir.resolve(),
         gateway_env=dict(item.split("=", 1) for item in args.gateway_env),
-        profile_dir=args.profile.resolve() if args.profile else None,
+        profile_dir=args.profile.resolve() if args.profile else None, floor=args.floor,
     )
     try:
         record, failures = runner.run(opts)

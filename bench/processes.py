@@ -183,14 +183,20 @@ def gateway_env(emulator: Service, port: int, config: WorkerConfig, extra: dict[
     return env
 
 
-def start_gateway(emulator: Service, config: WorkerConfig, log_dir: Path, extra_env: dict[str, str]) -> Service:
-    """Exactly the Procfile's command line: ``gunicorn -c gunicorn.conf.py app:app``."""
+def start_gateway(
+    emulator: Service, config: WorkerConfig, log_dir: Path, extra_env: dict[str, str],
+    *, wsgi_app: str = "app:app", name: str = "gateway",
+) -> Service:
+    """Exactly the Procfile's command line: ``gunicorn -c gunicorn.conf.py app:app``.
+
+    With ``wsgi_app="bench.floor_app:app"`` the same command and environment start the floor side.
+    """
     port = free_port()
     env = gateway_env(emulator, port, config, extra_env)
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    argv = [gunicorn, "-c", "gunicorn.conf.py", "app:app"]
-    process, log_path = spawn("gateway", argv, env, log_dir)
-    service = Service("gateway", f"http://127.0.0.1:{port}", process, log_path)
+    argv = [gunicorn, "-c", "gunicorn.conf.py", wsgi_app]
+    process, log_path = spawn(name, argv, env, log_dir)
+    service = Service(name, f"http://127.0.0.1:{port}", process, log_path)
     wait_ready(service, lambda: http_status(f"{service.url}/health") == 200, 30)
     # /health answering means one worker is up; wait until all of them are.
     deadline = time.monotonic() + 15

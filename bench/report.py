@@ -1,7 +1,7 @@
 """The printed tables and the JSON file.
 
 Two tables, because one with every figure would not fit a terminal: latency and throughput per
-side (baseline, gateway, peer), then what the gateway and peer cost in CPU and memory. Added
+side (baseline, floor, gateway, peer), then what the floor, gateway and peer cost in CPU and memory. Added
 milliseconds are shown with a sign so a faster-than-baseline reading (noise) is visible as such.
 """
 
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-SIDES = ("baseline", "gateway", "peer")
+SIDES = ("baseline", "floor", "gateway", "peer")
 
 
 def _num(value: float | None, digits: int = 1) -> str:

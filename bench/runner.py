@@ -47,6 +47,7 @@ class RunOptions:
     log_dir: Path
     gateway_env: dict[str, str] = field(default_factory=dict)
     profile_dir: Path | None = None
+    floor: bool = True
 
 
 def machine() -> dict[str, Any]:
@@ -74,15 +75,15 @@ def load_spec(scn: Scenario, calls: list[dict[str, Any]], tg: Targets, ramp_s: f
             "ramp_s": ramp_s}
 
 
-def warm_up(gateway: Service, emulator: Service) -> None:
+def warm_up(server: Service, emulator: Service) -> None:
     """A few sequential requests so imports, pools and lazily built state are not billed to scenario 1."""
     set_emulator_pacing(emulator, ttft_ms=0, token_delay_ms=0, tokens=8)
     headers = {"Authorization": f"Bearer {GATEWAY_KEY}"}
     for i in range(24):
         body = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "warm up"}], "stream": i % 2 == 1}
-        status, text = post_json(f"{gateway.url}/v1/chat/completions", body, headers, timeout=30)
+        status, text = post_json(f"{server.url}/v1/chat/completions", body, headers, timeout=30)
         if status != 200:
-            raise RuntimeError(f"gateway warm-up request failed with {status}: {text[:300]!r}")
+            raise RuntimeError(f"{server.name} warm-up request failed with {status}: {text[:300]!r}")
 
 
 def probe(call: dict[str, Any], timeout: float) -> tuple[int, bytes]:
@@ -121,14 +122,19 @@ def run_scenario(scn: Scenario, opts: RunOptions, ep: Endpoints, services: dict[
     if status != 200:
         record["probe_error"] = f"{status}: {body[:300].decode(errors='replace')}"
     record["baseline"] = base = run_side(load, scn, tg.baseline, tg, ramp_s, None)
-    sides = [("gateway", tg.gateway, services["gateway"])]
+    sides = []
+    if "floor" in services and tg.floor:  # first, so the gateway's targets can name the floor's CPU
+        sides.append(("floor", tg.floor, services["floor"]))
+    sides.append(("gateway", tg.gateway, services["gateway"]))
     if "peer" in services and tg.peer:
         sides.append(("peer", tg.peer, services["peer"]))
     for name, calls, service in sides:
         profile_to = opts.profile_dir / f"{scn.name}-{name}.raw.txt" if opts.profile_dir else None
         side = run_side(load, scn, calls, tg, ramp_s, service.process.pid, profile_to)
         side["vs_baseline"] = metrics.compare(side, base)
-        side["targets"] = targets.evaluate(scn.checks, side)
+        if name != "floor":
+            side["floor_cpu_ms_per_request"] = (record.get("floor") or {}).get("cpu_ms_per_request")
+            side["targets"] = targets.evaluate(scn.checks, side)
         record[name] = side
         if not service.alive():
             raise RuntimeError(f"{service.name} died during {scn.name}:\n{service.log_tail()}")
@@ -139,7 +145,7 @@ def progress_line(record: dict[str, Any]) -> str:
     if record.get("skipped") or record.get("error"):
         return f"{record['name']}: {record.get('skipped') or record.get('error')}"
     parts = []
-    for side_name in ("baseline", "gateway", "peer"):
+    for side_name in ("baseline", "floor", "gateway", "peer"):
         side = record.get(side_name)
         if side:
             p50 = side["latency_ms"]["p50"] or 0.0
@@ -181,11 +187,17 @@ def run(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
         gateway = start_gateway(emulator, opts.config, opts.log_dir, opts.gateway_env)
         stack.callback(gateway.stop)
         services = {"emulator": emulator, "gateway": gateway}
+        if opts.floor:
+            floor = start_gateway(emulator, opts.config, opts.log_dir, opts.gateway_env,
+                                  wsgi_app="bench.floor_app:app", name="floor")
+            stack.callback(floor.stop)
+            services["floor"] = floor
         ep = Endpoints(
             emulator_ai=emulator_account_url(emulator),
             emulator_headers={"Authorization": f"Bearer {EMULATOR_TOKEN}", "Content-Type": "application/json"},
             gateway=gateway.url,
             gateway_headers={"Authorization": f"Bearer {GATEWAY_KEY}", "Content-Type": "application/json"},
+            floor=services["floor"].url if "floor" in services else None,
         )
         if opts.peer == "litellm":
             try:
@@ -199,6 +211,8 @@ def run(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
                 record["peer_status"] = f"LiteLLM unavailable, continuing without it: {exc}"
                 print(record["peer_status"], flush=True)
         warm_up(gateway, emulator)
+        if "floor" in services:
+            warm_up(services["floor"], emulator)
         load = LoadGenerator(opts.log_dir)
         stack.callback(load.close)
         for scn in opts.scenarios:

@@ -30,6 +30,7 @@ class Endpoints:
     peer: str | None = None
     peer_headers: dict[str, str] | None = None
     peer_chat_model: str = CHAT_MODEL
+    floor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Targets:
     gateway: list[dict[str, Any]]
     peer: list[dict[str, Any]] | None = None
     expect_tokens: int | None = None
+    floor: list[dict[str, Any]] | None = None  # the gateway's request, answered by bench.floor_app
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,11 @@ def chat_targets(s: Scenario, ep: Endpoints) -> Targets:
         body = {**openai, "model": ep.peer_chat_model}
         peer = [{"url": f"{ep.peer}/v1/chat/completions", "headers": ep.peer_headers or {},
                  "body": _json(body), "dialect": "openai", **dialect}]
-    return Targets([baseline], [gateway], peer, expect_tokens=s.tokens if s.stream else None)
+    floor = None
+    if ep.floor:
+        # The floor relays Workers AI's events unchanged, so its streams are counted in that dialect.
+        floor = [{**gateway, "url": f"{ep.floor}/v1/chat/completions", "dialect": "native"}]
+    return Targets([baseline], [gateway], peer, expect_tokens=s.tokens if s.stream else None, floor=floor)
 
 
 def embedding_texts(count: int) -> list[str]:

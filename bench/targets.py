@@ -49,7 +49,11 @@ def zero_errors(side: dict[str, Any]) -> tuple[bool | None, str]:
 
 def cpu_per_request(side: dict[str, Any]) -> tuple[bool | None, str]:
     cpu = side.get("cpu_ms_per_request")
-    return (None if cpu is None else cpu < 1), f"CPU {_fmt(cpu)} per request (< 1 ms)"
+    detail = f"CPU {_fmt(cpu)} per request (< 1 ms)"
+    floor = side.get("floor_cpu_ms_per_request")
+    if floor is not None:
+        detail += f"; the stack's floor in this run: {_fmt(floor)}"
+    return (None if cpu is None else cpu < 1), detail
 
 
 def memory_flat(side: dict[str, Any]) -> tuple[bool | None, str]:

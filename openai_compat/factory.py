@@ -14,6 +14,7 @@ from openai_compat.cors import init_cors
 from openai_compat.embeddings.routes import bp as embeddings_bp
 from openai_compat.error_handlers import register_error_handlers
 from openai_compat.image_input import ImageFetcher
+from openai_compat.jsonio import FlaskJSON
 from openai_compat.models.catalogue import ModelCatalogue
 from openai_compat.models.routes import bp as models_bp
 from openai_compat.request_log import configure_logging, init_request_log
@@ -36,8 +37,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.url_map.strict_slashes = False
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.compact = True  # type: ignore[attr-defined]
+    app.json = FlaskJSON(app)
 
     upstream = WorkersAIClient(settings)
     catalogue = ModelCatalogue(upstream.search_models, settings.model_aliases, settings.models_cache_ttl_seconds)

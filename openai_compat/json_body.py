@@ -76,6 +76,8 @@ def json_body() -> Any:
     if not raw.strip():
         raise InvalidRequestError("The request body is empty: send a JSON object.")
     try:
+        # The standard library, not jsonio: orjson reads integers past 64 bits as floats, and a
+        # client's numbers must reach validation exactly as sent.
         data = json.loads(raw)
     except RecursionError:
         raise InvalidRequestError("The JSON body is nested too deeply.") from None

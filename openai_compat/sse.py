@@ -8,12 +8,12 @@ comments, which every SDK generation ignores, sent while the upstream is silent 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Response, stream_with_context
 
+from openai_compat import jsonio
 from openai_compat.background import interleave
 
 DONE = b"data: [DONE]\n\n"
@@ -21,13 +21,8 @@ HEARTBEAT = b": ping\n\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def _dumps(data: Any) -> str:
-    # ASCII escapes: a lone surrogate in upstream text must not break the stream when encoded.
-    return json.dumps(data, separators=(",", ":"))
-
-
 def data_event(data: Any) -> bytes:
-    return f"data: {_dumps(data)}\n\n".encode()
+    return b"data: " + jsonio.dumps(data) + b"\n\n"
 
 
 def with_heartbeat(

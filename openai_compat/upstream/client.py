@@ -21,6 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from openai_compat import jsonio
 from openai_compat.connections import shutdown_socket
 from openai_compat.errors import APIError, UpstreamError, UpstreamTimeoutError
 from openai_compat.settings import Settings
@@ -125,9 +126,7 @@ class WorkersAIClient:
         """Run a model (a JSON payload, or raw `data` bytes for binary-input models); the reply's
         kind follows the Content-Type Workers AI answered with."""
         if payload is not None:
-            # Serialised here rather than by requests' `json=`, which costs more CPU per call; ASCII
-            # escapes keep a lone surrogate from a client's JSON from failing to encode.
-            data = json.dumps(payload, separators=(",", ":")).encode()
+            data = jsonio.dumps(payload)
             content_type = "application/json"
         headers = {"Content-Type": content_type} if content_type else None
         # Errors name the model as the client asked for it (an alias), not the @cf/ name behind it.
@@ -145,7 +144,7 @@ class WorkersAIClient:
             response.close()
         if media == "application/json" or media.endswith("+json"):
             try:
-                body = json.loads(content) if content else None
+                body = jsonio.loads(content) if content else None
             except (ValueError, RecursionError):
                 raise UpstreamError("Workers AI answered with malformed JSON.") from None
             if not isinstance(body, dict) or "result" not in body:
@@ -252,8 +251,8 @@ class WorkersAIClient:
                     response.raw.drain_conn()
                     return
                 try:
-                    event = json.loads(data)
-                except json.JSONDecodeError:
+                    event = jsonio.loads(data)
+                except ValueError:
                     raise UpstreamStreamError("Workers AI sent a malformed stream event.") from None
                 if isinstance(event, dict) and event.get("success") is False:
                     raise map_upstream_error(200, event, {}, None)

@@ -27,6 +27,7 @@ from openai_compat.errors import APIError, UpstreamError, UpstreamTimeoutError
 from openai_compat.settings import Settings
 from openai_compat.upstream.error_map import envelope_errors, map_upstream_error, parse_retry_after
 from openai_compat.upstream.event_stream import iter_event_data
+from openai_compat.upstream.transport import UpstreamAdapter
 
 log = logging.getLogger("openai_compat.upstream")
 
@@ -83,7 +84,7 @@ class WorkersAIClient:
     ) -> None:
         self._settings = settings
         self._sleep = sleep
-        self._adapter = adapter or HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
+        self._adapter = adapter or UpstreamAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
         headers = requests.utils.default_headers()
         headers["Authorization"] = f"Bearer {settings.cloudflare_api_token.get_secret_value()}"
         if settings.cloudflare_ai_gateway_token is not None:

@@ -39,19 +39,23 @@ def choice_events(
     usages: dict[int, Usage] = {}
     try:
         for index, item in merge(streams):
+            opening = b""
             if index not in opened:
-                # Opened with the choice's first upstream event, so the heartbeat covers the wait.
+                # Opened with the choice's first upstream event, so the heartbeat covers the wait, and
+                # written together with that event's chunk: one write, so the first token is not
+                # a second packet behind the role.
                 opened.add(index)
-                opening = formatter.role(index)
-                if opening is not None:
-                    yield data_event(opening)
+                role = formatter.role(index)
+                opening = data_event(role) if role is not None else b""
             if isinstance(item, ChoiceEnd):
                 usages[index] = item.usage
-                yield data_event(formatter.finish(index, item.finish_reason))
+                yield opening + data_event(formatter.finish(index, item.finish_reason))
                 continue
             chunk = formatter.piece(index, item)
             if chunk is not None:
-                yield data_event(chunk)
+                yield opening + data_event(chunk)
+            elif opening:
+                yield opening
     except APIError as exc:
         yield data_event(exc.body())
         return

@@ -27,7 +27,8 @@ Errors use Cloudflare's codes: 7003+7000 bad account, 9106 / 10000 auth,
 Fault controls, most specific first: ``x-emulator-*`` request header, then
 the control API, then the CLI flag. Fields: ``ttft_ms``, ``token_delay_ms``,
 ``fail_status``, ``fail_code``, ``fail_message``, ``fail_times``,
-``retry_after``, ``cut_after``, ``tokens``, ``stream_as_json`` (headers use
+``retry_after``, ``cut_after``, ``tokens``, ``stream_as_json``,
+``hold_after_done_ms`` (the body stays open that long after ``[DONE]``; headers use
 dashes: ``x-emulator-ttft-ms`` ...). See :mod:`.faults` for ``fail_times``.
 
 Generation is deterministic (see :mod:`.textgen`): replies echo the last user

@@ -63,6 +63,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "cut_after": ("x-emulator-cut-after", _parse_nonneg_int),
     "tokens": ("x-emulator-tokens", _parse_nonneg_int),
     "stream_as_json": ("x-emulator-stream-as-json", _parse_bool),
+    "hold_after_done_ms": ("x-emulator-hold-after-done-ms", _parse_nonneg_float),
 }
 FAILURE_FIELDS = ("fail_status", "fail_code", "fail_message", "fail_times", "retry_after")
 
@@ -99,6 +100,7 @@ class Faults:
     cut_after: int | None = None
     tokens: int | None = None
     stream_as_json: bool = False
+    hold_after_done_ms: float = 0.0  # keep a stream's body open this long after [DONE]
 
 
 @dataclass
@@ -133,6 +135,7 @@ class FaultState:
             cut_after=merged.get("cut_after"),
             tokens=merged.get("tokens"),
             stream_as_json=merged.get("stream_as_json", False),
+            hold_after_done_ms=merged.get("hold_after_done_ms", 0.0),
         )
         return faults, from_headers
 

@@ -127,6 +127,8 @@ async def write_sse(request: web.Request, events: Iterable[Event], faults: Fault
                 await asyncio.sleep(delay)
             await response.write(encode(event))
             sent += event.token
+        if faults.hold_after_done_ms:
+            await asyncio.sleep(faults.hold_after_done_ms / 1000)
         await response.write_eof()
     except ConnectionError:
         # The client went away; nothing left to tell it.

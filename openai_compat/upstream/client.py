@@ -34,6 +34,7 @@ log = logging.getLogger("openai_compat.upstream")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NO_RETRY_CODES = frozenset({3036})  # a spent daily allocation does not come back in seconds
 CATALOGUE_READ_TIMEOUT_SECONDS = 5.0
+DRAIN_SECONDS = 0.1
 
 
 class UpstreamStreamError(UpstreamError):
@@ -66,6 +67,17 @@ class UpstreamReply:
 
 def _media_type(response: requests.Response) -> str:
     return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+def _hand_back(response: requests.Response) -> None:
+    """Read a finished stream's body to its end so the connection goes back to the pool: closed
+    unread, the next stream would pay a new TCP and TLS handshake. After `[DONE]` only the body's
+    terminator is left, so the read is bounded: an upstream that keeps the body open costs a
+    moment, not the read timeout, and its connection is closed instead."""
+    sock = getattr(response.raw.connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(DRAIN_SECONDS)  # urllib3 sets the timeout again when it reuses the connection
+    response.raw.drain_conn()
 
 
 def _json_or_none(response: requests.Response) -> Any:
@@ -247,9 +259,7 @@ class WorkersAIClient:
         try:
             for data in iter_event_data(response.iter_content(chunk_size=None)):
                 if data.strip() == "[DONE]":
-                    # Read the body's end too, so the connection goes back to the pool: closing it
-                    # unread would cost the next stream a new TCP and TLS handshake.
-                    response.raw.drain_conn()
+                    _hand_back(response)
                     return
                 try:
                     event = jsonio.loads(data)

@@ -291,6 +291,16 @@ def test_finished_requests_reuse_the_upstream_connection(
     assert len(peers) == 1, peers
 
 
+def test_a_stream_ends_at_done_even_if_the_upstream_body_stays_open(
+    gateway: GatewayHandle, upstream: EmulatorHandle
+) -> None:
+    upstream.set_faults(hold_after_done_ms=5000)
+    started = time.monotonic()
+    chunks = list(gateway.client().chat.completions.create(model=CLASSIC, messages=USER, stream=True))
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert time.monotonic() - started < 2.5  # not held for the upstream's 5 s
+
+
 @pytest.fixture(scope="module")
 def heartbeat_gateway(emulator: EmulatorHandle):
     with start_gateway(emulator, SSE_HEARTBEAT_SECONDS="0.2") as gw:

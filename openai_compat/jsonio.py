@@ -7,8 +7,10 @@ it refuses goes through the standard library exactly as before: lone surrogates 
 so a stream never breaks on them), integers past 64 bits, NaN from upstream, JSON nested past
 orjson's depth limit. Decoding errors are `ValueError`s from either library, as callers expect.
 
-Client request bodies are not decoded here (see `json_body`): orjson reads integers past 64 bits
-as floats, which is harmless in Workers AI's replies but must not change a client's numbers.
+orjson does not refuse integers past 64 bits on input: it reads them as floats, which would change
+an ID in a model's tool-call arguments or JSON-mode answer. So text with a run of 19 or more digits
+that is not a fraction goes to the standard library (a scan of about 1 ms per MB; false alarms,
+like digits inside a string, only cost speed). Client request bodies are read in `json_body`.
 """
 
 from __future__ import annotations
@@ -20,10 +22,21 @@ import orjson
 from flask import Response
 from flask.json.provider import JSONProvider
 
+_DIGIT_SHAPES = b"".join(b"0" if c in b"0123456789" else b"." if c == ord(".") else b" " for c in range(256))
+_LONG_INTEGER = b" " + b"0" * 19  # 2**63 has 19 digits
+
+
+def _may_hold_a_long_integer(raw: bytes) -> bool:
+    shapes = raw.translate(_DIGIT_SHAPES)  # digits -> "0", "." kept, everything else -> " "
+    return _LONG_INTEGER in shapes or shapes.startswith(_LONG_INTEGER[1:])
+
 
 def loads(data: bytes | str) -> Any:
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _may_hold_a_long_integer(raw):
+        return json.loads(data)
     try:
-        return orjson.loads(data)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return json.loads(data)
 

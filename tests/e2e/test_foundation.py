@@ -179,3 +179,14 @@ def test_unauthenticated_mode_is_explicit_and_warned(emulator: EmulatorHandle) -
         log = gw.log_text()
     assert r.status_code == 200
     assert "auth_disabled" in log
+
+
+def test_gunicorn_worker_log_lines_survive_the_apps_logging_setup(emulator: EmulatorHandle) -> None:
+    """The app tunes stdlib logging in each worker; gunicorn's own lines (with their pid) must still print."""
+    with start_gateway(emulator) as gw:
+        requests.get(f"{gw.url}/health", timeout=10)
+        gw.process.terminate()  # a graceful stop: each worker logs as it exits
+        gw.process.wait(timeout=30)
+        log = gw.log_text()
+    assert "Worker exiting" in log
+    assert "Logging error" not in log

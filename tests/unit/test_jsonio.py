@@ -38,6 +38,23 @@ def test_what_orjson_cannot_decode_decodes_as_before(raw: bytes, expected: objec
     assert jsonio.loads(raw) == expected
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"result": {"tool_calls": [{"arguments": {"id": 123456789012345678901234}}]}}',
+        b'{"order_id": -98765432109876543210}',
+        b"12345678901234567890123",
+        '{"id": 123456789012345678901234}',
+    ],
+)
+def test_integers_past_64_bits_stay_exact(raw: bytes | str) -> None:
+    assert jsonio.loads(raw) == json.loads(raw)
+
+
+def test_long_fractions_still_take_the_fast_path() -> None:
+    assert not jsonio._may_hold_a_long_integer(b"[0.0012345678918063641,-0.012345678918063641]")
+
+
 def test_nan_from_upstream_decodes_as_before() -> None:
     value = jsonio.loads(b"[NaN]")[0]
     assert value != value

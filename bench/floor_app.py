@@ -18,14 +18,16 @@ from collections.abc import Iterator
 
 import requests
 from flask import Flask, Response, request
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+
+from openai_compat.upstream.transport import UpstreamAdapter
 
 
 def create_floor_app() -> Flask:
     base = os.environ["WORKERS_AI_BASE_URL"]
     account = os.environ["CLOUDFLARE_ACCOUNT_ID"]
-    adapter = HTTPAdapter(pool_maxsize=int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000")), max_retries=0)
+    # The gateway's own transport (pooled, reuse check off gevent's hub), so the floor is the stack at its best.
+    adapter = UpstreamAdapter(pool_maxsize=int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000")), max_retries=0)
     headers = requests.utils.default_headers()
     headers["Authorization"] = f"Bearer {os.environ['CLOUDFLARE_API_TOKEN']}"
     headers["Content-Type"] = "application/json"

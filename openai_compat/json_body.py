@@ -61,6 +61,14 @@ def parse_model(model: type[Model], data: Any) -> Model:
         raise validation_error(exc) from None
 
 
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity are JavaScript, not JSON: refused as OpenAI's API refuses them."""
+    raise InvalidRequestError(
+        f"We could not parse the JSON body of your request ({constant} is not a JSON value). "
+        "The OpenAI API expects a JSON payload."
+    )
+
+
 def json_body() -> Any:
     """The decoded JSON body; a clear error for the wrong media type or broken JSON."""
     mimetype = request.mimetype
@@ -78,7 +86,7 @@ def json_body() -> Any:
     try:
         # The standard library, not jsonio: orjson reads integers past 64 bits as floats, and a
         # client's numbers must reach validation exactly as sent.
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json)
     except RecursionError:
         raise InvalidRequestError("The JSON body is nested too deeply.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -35,6 +36,7 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NO_RETRY_CODES = frozenset({3036})  # a spent daily allocation does not come back in seconds
 CATALOGUE_READ_TIMEOUT_SECONDS = 5.0
 DRAIN_SECONDS = 0.1
+DRAIN_CHUNK_BYTES = 64 * 1024
 
 
 class UpstreamStreamError(UpstreamError):
@@ -72,12 +74,19 @@ def _media_type(response: requests.Response) -> str:
 def _hand_back(response: requests.Response) -> None:
     """Read a finished stream's body to its end so the connection goes back to the pool: closed
     unread, the next stream would pay a new TCP and TLS handshake. After `[DONE]` only the body's
-    terminator is left, so the read is bounded: an upstream that keeps the body open costs a
-    moment, not the read timeout, and its connection is closed instead."""
-    sock = getattr(response.raw.connection, "sock", None)
+    terminator is left, so the read is bounded in time: an upstream that keeps the body open (or
+    trickles) costs a moment, not the read timeout, and its connection is closed by the caller."""
+    raw = response.raw
+    sock = getattr(raw.connection, "sock", None)
     if sock is not None:
         sock.settimeout(DRAIN_SECONDS)  # urllib3 sets the timeout again when it reuses the connection
-    response.raw.drain_conn()
+    deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        while raw.read(DRAIN_CHUNK_BYTES, decode_content=False):  # b"" at the end: back in the pool
+            if time.monotonic() > deadline:
+                return
+    except (urllib3.exceptions.HTTPError, OSError):
+        return
 
 
 def _json_or_none(response: requests.Response) -> Any:
@@ -214,8 +223,15 @@ class WorkersAIClient:
                 retry_in = self._backoff(attempt)
             else:
                 elapsed_ms = (time.perf_counter() - started) * 1000
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response, elapsed_ms
+                if response.status_code < 400:
+                    response.close()
+                    raise UpstreamError(
+                        f"Workers AI answered with a redirect ({response.status_code}) to "
+                        f"{response.headers.get('Location', 'nowhere')!r}; the gateway does not follow "
+                        "redirects: check WORKERS_AI_BASE_URL."
+                    )
                 with response:
                     body = _json_or_none(response)
                 error = map_upstream_error(response.status_code, body, response.headers, model)
@@ -237,7 +253,8 @@ class WorkersAIClient:
     ) -> requests.PreparedRequest:
         """The request as the adapter sends it, built directly: `Session.request` would merge cookies,
         hooks, auth and environment settings on every call, a third of the client's CPU for nothing a
-        fixed, token-authenticated upstream needs (and no redirects are followed, as for a POST)."""
+        fixed, token-authenticated upstream needs. Redirects are not followed: the API never sends
+        one, and a misconfigured base URL is better named than re-posted somewhere else."""
         prepared = requests.PreparedRequest()
         prepared.method = method
         prepared.url = url

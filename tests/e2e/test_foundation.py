@@ -95,6 +95,15 @@ def test_unknown_route_bad_json_405_415_413_are_openai_shaped(gateway: GatewayHa
     assert_openai_error(huge, 413)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_javascript_number_constants_are_not_json(gateway: GatewayHandle, constant: str) -> None:
+    body = '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function",'
+    body += f' "function": {{"name": "f", "parameters": {{"type": "object", "maximum": {constant}}}}}}}]}}'
+    response = requests.post(f"{gateway.base_url}/chat/completions", data=body,
+                             headers={**auth(gateway), "Content-Type": "application/json"}, timeout=5)
+    assert constant in assert_openai_error(response, 400)["message"]
+
+
 def test_validation_errors_name_the_field(gateway: GatewayHandle) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         gateway.client().chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user"}])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -256,3 +257,37 @@ def test_proxy_settings_are_read_once_from_the_environment(monkeypatch: pytest.M
     assert client._proxies["https"] == "http://proxy.test:3128"
     monkeypatch.setenv("NO_PROXY", "cf.test")
     assert "https" not in WorkersAIClient(make_settings())._proxies
+
+
+class _TricklingBody:
+    """A body that never ends: one byte every 20 ms after [DONE]."""
+
+    connection = None
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read(self, amt: int, decode_content: bool) -> bytes:
+        self.reads += 1
+        time.sleep(0.02)
+        return b"x"
+
+
+def test_reading_a_finished_streams_tail_is_bounded_in_time() -> None:
+    from openai_compat.upstream.client import DRAIN_SECONDS, _hand_back
+
+    response = requests.Response()
+    response.raw = _TricklingBody()
+    started = time.monotonic()
+    _hand_back(response)
+    assert time.monotonic() - started < DRAIN_SECONDS + 0.1
+    assert response.raw.reads >= 2
+
+
+@responses.activate
+def test_a_redirect_is_an_upstream_error_naming_where_it_pointed(client: WorkersAIClient) -> None:
+    responses.post(run_url(MODEL), status=301, headers={"Location": "https://elsewhere.test/"})
+    with pytest.raises(UpstreamError) as caught:
+        client.run(MODEL, {"prompt": "x"})
+    assert "https://elsewhere.test/" in caught.value.message and caught.value.status == 502
+    assert len(responses.calls) == 1

@@ -28,7 +28,8 @@ Fault controls, most specific first: ``x-emulator-*`` request header, then
 the control API, then the CLI flag. Fields: ``ttft_ms``, ``token_delay_ms``,
 ``fail_status``, ``fail_code``, ``fail_message``, ``fail_times``,
 ``retry_after``, ``cut_after``, ``tokens``, ``stream_as_json``,
-``hold_after_done_ms`` (the body stays open that long after ``[DONE]``; headers use
+``hold_after_done_ms`` (the body stays open that long after ``[DONE]``),
+``empty_when_streamed`` (gpt-oss answers ``stream: true`` with an empty result; headers use
 dashes: ``x-emulator-ttft-ms`` ...). See :mod:`.faults` for ``fail_times``.
 
 Generation is deterministic (see :mod:`.textgen`): replies echo the last user

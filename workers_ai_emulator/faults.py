@@ -64,6 +64,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "tokens": ("x-emulator-tokens", _parse_nonneg_int),
     "stream_as_json": ("x-emulator-stream-as-json", _parse_bool),
     "hold_after_done_ms": ("x-emulator-hold-after-done-ms", _parse_nonneg_float),
+    "empty_when_streamed": ("x-emulator-empty-when-streamed", _parse_bool),
 }
 FAILURE_FIELDS = ("fail_status", "fail_code", "fail_message", "fail_times", "retry_after")
 
@@ -101,6 +102,7 @@ class Faults:
     tokens: int | None = None
     stream_as_json: bool = False
     hold_after_done_ms: float = 0.0  # keep a stream's body open this long after [DONE]
+    empty_when_streamed: bool = False  # gpt-oss's reported quirk: `stream: true` -> `{"result": {}}`
 
 
 @dataclass
@@ -136,6 +138,7 @@ class FaultState:
             tokens=merged.get("tokens"),
             stream_as_json=merged.get("stream_as_json", False),
             hold_after_done_ms=merged.get("hold_after_done_ms", 0.0),
+            empty_when_streamed=merged.get("empty_when_streamed", False),
         )
         return faults, from_headers
 

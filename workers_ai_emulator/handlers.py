@@ -127,6 +127,8 @@ async def gpt_oss(request: web.Request, spec: ModelSpec, body: dict[str, Any], f
     )
     ident = formats.Identity(model=spec.name)
     await pace(faults, plan.completion_tokens)
+    if body.get("stream") is True and faults.empty_when_streamed:
+        return success({})
     if "messages" in body:
         return success(formats.chat_completion(plan, ident))
     if "prompt" in body:

@@ -26,9 +26,26 @@ def open_replies(svc: Services, resolved: ResolvedModel, payloads: list[dict[str
         for payload in payloads
     ]
     replies = run_all(calls, discard=UpstreamReply.close)
-    for reply in replies:
-        add_upstream_ms(reply.elapsed_ms)
+    try:
+        for index, (reply, payload) in enumerate(zip(replies, payloads, strict=True)):
+            add_upstream_ms(reply.elapsed_ms)
+            if payload.get("stream") and reply.events is None and _empty(reply.result):
+                # gpt-oss (and Kimi) cannot stream on /ai/run and may answer `stream: true` with an
+                # empty result; the same request without `stream` gets the answer (Cloudflare's own
+                # AI SDK provider retries the same way). The client still gets the stream it asked for.
+                retry = {**payload, "stream": False}
+                replies[index] = svc.upstream.run(resolved.upstream, retry, requested=resolved.requested)
+                add_upstream_ms(replies[index].elapsed_ms)
+    except BaseException:
+        close_all(replies)()
+        raise
     return replies
+
+
+def _empty(result: object) -> bool:
+    if isinstance(result, dict):
+        return not any(value for key, value in result.items() if key != "usage")
+    return not result
 
 
 def close_all(replies: list[UpstreamReply]) -> Callable[[], None]:

@@ -301,6 +301,22 @@ def test_a_stream_ends_at_done_even_if_the_upstream_body_stays_open(
     assert time.monotonic() - started < 2.5  # not held for the upstream's 5 s
 
 
+@pytest.mark.parametrize("stream", [True, False])
+def test_gpt_oss_answering_a_stream_with_an_empty_result_is_asked_again(
+    gateway: GatewayHandle, upstream: EmulatorHandle, stream: bool
+) -> None:
+    upstream.set_faults(empty_when_streamed=True)
+    client = gateway.client()
+    if stream:
+        chunks = list(client.chat.completions.create(model=JSON_IN_STREAM, messages=USER, stream=True))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        text = client.chat.completions.create(model=JSON_IN_STREAM, messages=USER).choices[0].message.content
+    assert text == "Hello! You said: hello world"
+    sent = [bool(entry["json"].get("stream")) for entry in upstream.requests() if "/ai/run/" in entry["path"]]
+    assert sent == ([True, False] if stream else [False])
+
+
 @pytest.fixture(scope="module")
 def heartbeat_gateway(emulator: EmulatorHandle):
     with start_gateway(emulator, SSE_HEARTBEAT_SECONDS="0.2") as gw:

@@ -20,7 +20,14 @@ import requests
 
 from openai_compat.connections import shutdown_socket
 from openai_compat.errors import InvalidRequestError
-from openai_compat.net_guard import Resolver, check_public_url, system_resolver
+from openai_compat.net_guard import (
+    PrivatePeerError,
+    Resolver,
+    check_public_url,
+    private_address_error,
+    system_resolver,
+)
+from openai_compat.transport import PublicOnlyAdapter
 
 MAX_REDIRECTS = 3
 
@@ -31,6 +38,22 @@ def _cancelling(timer: threading.Timer) -> Iterator[None]:
         yield
     finally:
         timer.cancel()
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is anywhere in the chain urllib3 and requests wrap a connection error in."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        pending += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return False
 
 
 @dataclass(frozen=True)
@@ -73,7 +96,12 @@ class ImageFetcher:
         self._max_bytes = max_bytes
         self._timeout = timeout_seconds
         self._resolve = resolve
-        self._session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            adapter = PublicOnlyAdapter(max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self._session = session
 
     def load(self, url: str, param: str) -> ImageData:
         if url.startswith("data:"):
@@ -89,6 +117,8 @@ class ImageFetcher:
                 response = self._session.get(url, stream=True, timeout=(min(5.0, remaining), remaining),
                                              allow_redirects=False)
             except requests.RequestException as exc:
+                if _caused_by(exc, PrivatePeerError):
+                    raise private_address_error(url, param) from None
                 raise InvalidRequestError(f"Could not fetch the image ({type(exc).__name__}).", param=param) from None
             # The read timeout restarts with every byte, so a server trickling bytes could hold a
             # worker for ever: a watchdog cuts the connection at the overall deadline.

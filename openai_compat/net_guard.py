@@ -2,7 +2,8 @@
 
 An image URL in a chat request makes the gateway open a connection on the client's behalf; on a
 PaaS host that could reach a cloud metadata service or a private service. Every hop, redirects
-included, must resolve only to public addresses.
+included, must resolve only to public addresses, and the address each connection actually reaches
+is checked again (`transport.PublicOnlyAdapter`), so DNS rebinding between the two is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +21,19 @@ _BLOCKED_NETWORKS = tuple(
     ipaddress.ip_network(n)
     for n in ("100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10", "64:ff9b::/96", "2001:db8::/32")
 )
+
+
+class PrivatePeerError(OSError):
+    """A fetch connection reached a non-public address after its host had resolved to public ones."""
+
+
+def private_address_error(url: str, param: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"The URL {url[:200]!r} points at a private, loopback or link-local address; "
+        "the gateway only fetches from public hosts.",
+        param=param,
+        code="invalid_image_url",
+    )
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -48,9 +62,4 @@ def check_public_url(url: str, param: str, resolve: Resolver = system_resolver) 
     except (OSError, UnicodeError):
         raise InvalidRequestError(f"Could not resolve the host of {url[:200]!r}.", param=param) from None
     if not addresses or not all(is_public_address(a) for a in addresses):
-        raise InvalidRequestError(
-            f"The URL {url[:200]!r} points at a private, loopback or link-local address; "
-            "the gateway only fetches from public hosts.",
-            param=param,
-            code="invalid_image_url",
-        )
+        raise private_address_error(url, param)

@@ -26,9 +26,9 @@ from openai_compat import jsonio
 from openai_compat.connections import shutdown_socket
 from openai_compat.errors import APIError, UpstreamError, UpstreamTimeoutError
 from openai_compat.settings import Settings
+from openai_compat.transport import UpstreamAdapter
 from openai_compat.upstream.error_map import envelope_errors, map_upstream_error, parse_retry_after
 from openai_compat.upstream.event_stream import iter_event_data
-from openai_compat.upstream.transport import UpstreamAdapter
 
 log = logging.getLogger("openai_compat.upstream")
 

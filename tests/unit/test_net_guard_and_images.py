@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import http.server
+import threading
+from collections.abc import Iterator
 
 import pytest
 import responses
@@ -81,3 +84,39 @@ def test_data_urls() -> None:
     for bad in ("data:image/png;base64,!!!", "data:text/plain;base64,QQ==", "data:image/png;base64,"):
         with pytest.raises(InvalidRequestError):
             decode_data_url(bad, "p", 100)
+
+
+@pytest.fixture
+def local_image_server() -> Iterator[tuple[str, list[str]]]:
+    """A real HTTP server on loopback serving a PNG, recording the paths it was asked for."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"\x89PNG")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"localhost:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+
+
+def test_a_host_that_rebinds_to_a_private_address_after_the_check_is_refused(
+    local_image_server: tuple[str, list[str]],
+) -> None:
+    host, seen = local_image_server
+    checked_as_public = ImageFetcher(max_bytes=1000, timeout_seconds=5, resolve=resolver({"localhost": [PUBLIC]}))
+    with pytest.raises(InvalidRequestError) as caught:
+        checked_as_public.load(f"http://{host}/cat.png", "messages[0].content[1].image_url.url")
+    assert caught.value.code == "invalid_image_url"
+    assert seen == []  # refused before a request was sent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from openai_compat.upstream.transport import UpstreamAdapter, _usable
+from openai_compat.transport import UpstreamAdapter, _usable
 
 
 def test_an_idle_open_connection_is_reused() -> None:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .envelope import ApiError, code_for_status, default_message, status_for_code
+
+N = TypeVar("N", int, float)
 
 
 def _parse_bool(value: Any) -> bool:
@@ -33,22 +35,20 @@ def _parse_bool(value: Any) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
-def _parse_nonneg_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("booleans are not numbers")
-    number = int(value)
-    if number < 0:
-        raise ValueError("must be >= 0")
-    return number
+def _non_negative(kind: Callable[[Any], N]) -> Callable[[Any], N]:
+    def parse(value: Any) -> N:
+        if isinstance(value, bool):
+            raise ValueError("booleans are not numbers")
+        number = kind(value)
+        if number < 0:
+            raise ValueError("must be >= 0")
+        return number
+
+    return parse
 
 
-def _parse_nonneg_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("booleans are not numbers")
-    number = float(value)
-    if number < 0:
-        raise ValueError("must be >= 0")
-    return number
+_parse_nonneg_int = _non_negative(int)
+_parse_nonneg_float = _non_negative(float)
 
 
 # field -> (request header, parser)

@@ -78,12 +78,7 @@ class StreamDecoder:
             for choice in event["choices"][:1]:
                 self._feed_choice(choice, pieces)
             return pieces
-        response = event.get("response")
-        if isinstance(response, str) and response:
-            self._text(response, pieces)
-        for call in event.get("tool_calls") or []:
-            if isinstance(call, dict):
-                self._tool_call(call, pieces)
+        self._content(event.get("response"), event.get("tool_calls"), pieces)
         finish = event.get("finish_reason")
         if finish in FINISH_REASONS:
             self._upstream_finish = finish
@@ -119,6 +114,14 @@ class StreamDecoder:
         if emit:
             pieces.append(TextPiece(emit))
 
+    def _content(self, text: Any, calls: Any, pieces: list[Piece]) -> None:
+        """Text and tool-call deltas, the same in both dialects once found in their event."""
+        if isinstance(text, str) and text:
+            self._text(text, pieces)
+        for call in calls or []:
+            if isinstance(call, dict):
+                self._tool_call(call, pieces)
+
     def _feed_choice(self, choice: Any, pieces: list[Piece]) -> None:
         if not isinstance(choice, dict):
             return
@@ -128,12 +131,7 @@ class StreamDecoder:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
             pieces.append(ReasoningPiece(reasoning))
-        content = delta.get("content")
-        if isinstance(content, str) and content:
-            self._text(content, pieces)
-        for call in delta.get("tool_calls") or []:
-            if isinstance(call, dict):
-                self._tool_call(call, pieces)
+        self._content(delta.get("content"), delta.get("tool_calls"), pieces)
         if choice.get("finish_reason") in FINISH_REASONS:
             self._upstream_finish = choice["finish_reason"]
 

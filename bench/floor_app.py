@@ -20,7 +20,7 @@ import requests
 from flask import Flask, Response, request
 from requests.structures import CaseInsensitiveDict
 
-from openai_compat.transport import UpstreamAdapter
+from openai_compat.net.transport import UpstreamAdapter
 
 
 def create_floor_app() -> Flask:

@@ -16,6 +16,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     The app's modules are imported here, not at package import, so gunicorn's master (which only
     reads settings) does not load requests and ssl before the gevent worker patches them.
     """
-    from openai_compat.factory import build_app
+    from openai_compat.web.app import build_app
 
     return build_app(settings)

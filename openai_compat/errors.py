@@ -96,7 +96,6 @@ class RateLimitError(APIError):
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
         super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after))})
-        self.retry_after = max(1, retry_after)
 
 
 class QuotaExceededError(RateLimitError):

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from openai_compat.model_names import is_workers_ai_name
+from openai_compat.core.model_names import is_workers_ai_name
 
 DEFAULT_SETTINGS_FILE = Path(__file__).resolve().parent.parent / "settings.toml"
 CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"

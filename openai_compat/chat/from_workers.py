@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai_compat.textgen.output import Generation, Usage, combine_usage
+from openai_compat.core.metering import Usage
+from openai_compat.textgen.output import Generation, combine_usage, usage_body
 from openai_compat.textgen.stream import Piece, ReasoningPiece, TextPiece
 
 
@@ -39,7 +40,7 @@ def completion_body(*, completion_id: str, created: int, model: str, generations
             {"index": i, "message": message_body(g), "logprobs": None, "finish_reason": g.finish_reason}
             for i, g in enumerate(generations)
         ],
-        "usage": combine_usage([g.usage for g in generations if g.usage], len(generations)).body(),
+        "usage": usage_body(combine_usage([g.usage for g in generations if g.usage], len(generations))),
         "service_tier": "default",
     }
 
@@ -73,4 +74,4 @@ class ChunkWriter:
         return self._choice(index, {}, finish_reason)
 
     def usage(self, usage: Usage) -> dict[str, Any]:
-        return {**self._chunk([]), "usage": usage.body()}
+        return {**self._chunk([]), "usage": usage_body(usage)}

@@ -21,6 +21,8 @@ class TextPart(Lenient):
 
 
 class ImageURL(Lenient):
+    IGNORED = frozenset({"detail"})
+
     url: str = Field(min_length=1)
     detail: Literal["auto", "low", "high"] | None = None
 
@@ -108,6 +110,8 @@ class ResponseFormat(Lenient):
 
 
 class ChatCompletionRequest(SamplingFields):
+    IGNORED = SamplingFields.IGNORED | {"metadata", "store", "service_tier"}
+
     messages: list[Message] = Field(min_length=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     logprobs: bool | None = None
@@ -126,3 +130,5 @@ class ChatCompletionRequest(SamplingFields):
     functions: list[dict[str, Any]] | None = None
     function_call: Any = None
     service_tier: str | None = None
+    chat_template_kwargs: dict[str, Any] | None = None
+    """Workers AI extra for OpenAI-style models (e.g. `{"enable_thinking": false}`), passed through."""

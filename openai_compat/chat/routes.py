@@ -6,8 +6,8 @@ from flask import Blueprint, Response
 
 from openai_compat.chat.protocol import ChatCompletionRequest
 from openai_compat.chat.serving import create_chat_completion
-from openai_compat.json_body import parse_body
-from openai_compat.services import services
+from openai_compat.web.bodies import parse_body
+from openai_compat.web.services import services
 
 bp = Blueprint("chat", __name__)
 

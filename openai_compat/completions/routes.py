@@ -6,8 +6,8 @@ from flask import Blueprint, Response
 
 from openai_compat.completions.protocol import CompletionRequest
 from openai_compat.completions.serving import create_completion
-from openai_compat.json_body import parse_body
-from openai_compat.services import services
+from openai_compat.web.bodies import parse_body
+from openai_compat.web.services import services
 
 bp = Blueprint("completions", __name__)
 

@@ -1,4 +1,4 @@
-"""Completions: validated request -> Workers AI call per choice -> text_completion or stream."""
+"""Completions: validate, resolve the model, map each prompt, call Workers AI per choice, map back."""
 
 from __future__ import annotations
 
@@ -7,55 +7,36 @@ import uuid
 
 from flask import Response
 
-from openai_compat.completions.mapping import (
-    CompletionChunkWriter,
-    check_supported,
-    completion_body,
-    completion_input,
-    prompts_of,
-)
+from openai_compat.completions.from_workers import CompletionChunkWriter, completion_body
 from openai_compat.completions.protocol import CompletionRequest
-from openai_compat.request_log import note
-from openai_compat.services import Services
-from openai_compat.textgen.choices import GenerationOptions
-from openai_compat.textgen.output import estimate_tokens
-from openai_compat.textgen.profiles import SUGGESTED_TEXT_MODEL, TEXT_GENERATION_TASK, profile_for
-from openai_compat.textgen.respond import open_replies, respond
+from openai_compat.completions.to_workers import check_supported, prompts_of, text_request
+from openai_compat.core.logs import note
+from openai_compat.textgen.choices import generation_options
+from openai_compat.textgen.profiles import TEXT_GENERATION, profile_for
+from openai_compat.textgen.serving import open_replies, respond
+from openai_compat.textgen.to_workers import workers_input
+from openai_compat.web.services import Services, open_model
 
 
 def create_completion(req: CompletionRequest, svc: Services) -> Response:
     prompts = prompts_of(req)
     check_supported(req, len(prompts))
-    resolved = svc.resolve(req.model)
-    svc.require_task(resolved, TEXT_GENERATION_TASK, SUGGESTED_TEXT_MODEL)
-    profile = profile_for(resolved.upstream)
-    note(model=req.model, workers_ai_model=resolved.upstream, stream=bool(req.stream))
+    target = open_model(svc, req.model, TEXT_GENERATION)
+    profile = profile_for(target.upstream_name)
+    note(stream=bool(req.stream))
     n = req.n or 1
     max_tokens = req.max_tokens or svc.settings.default_max_tokens
-    stream = bool(req.stream)
     # OpenAI orders choices prompt by prompt, n for each.
-    choice_prompts = [prompt for prompt in prompts for _ in range(n)]
-    options = [
-        GenerationOptions(
-            stops=req.stop_list(),
-            native_stop=profile.native_stop,
-            max_tokens=max_tokens,
-            parallel_tool_calls=False,
-            prompt_estimate=estimate_tokens(prompt),
-        )
-        for prompt in choice_prompts
-    ]
-    payloads = [completion_input(req, p, profile, max_tokens=max_tokens, stream=stream) for p in choice_prompts]
-    replies = open_replies(svc, resolved, payloads)
-    echoes = list(choice_prompts) if req.echo else [""] * len(choice_prompts)
+    requests = [text_request(req, prompt, max_tokens=max_tokens) for prompt in prompts for _ in range(n)]
+    replies = open_replies(target, [workers_input(r, profile) for r in requests])
+    echoes = [r.prompt or "" for r in requests] if req.echo else [""] * len(requests)
     completion_id = f"cmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     return respond(
-        svc,
-        resolved,
+        target,
         replies,
-        options,
-        stream=stream,
+        [generation_options(r, profile) for r in requests],
+        stream=bool(req.stream),
         build_body=lambda generations: completion_body(
             completion_id=completion_id, created=created, model=req.model, generations=generations, echoes=echoes, n=n
         ),

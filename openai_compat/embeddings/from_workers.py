@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openai_compat.core.metering import estimate_tokens
 from openai_compat.embeddings.protocol import EncodingFormat
 from openai_compat.errors import InvalidRequestError, UpstreamError
-from openai_compat.textgen.output import estimate_tokens
 
 
 @dataclass

@@ -7,7 +7,7 @@ pydantic union error listing four alternatives.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,7 @@ EncodingFormat = Literal["float", "base64"]
 
 class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
+    IGNORED: ClassVar[frozenset[str]] = frozenset({"user"})
 
     model: str = Field(min_length=1)
     input: Any

@@ -6,8 +6,8 @@ from flask import Blueprint, Response
 
 from openai_compat.embeddings.protocol import EmbeddingRequest
 from openai_compat.embeddings.serving import create_embeddings
-from openai_compat.json_body import parse_body
-from openai_compat.services import services
+from openai_compat.web.bodies import parse_body
+from openai_compat.web.services import services
 
 bp = Blueprint("embeddings", __name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai_compat.embeddings.models import EmbeddingModel
+from openai_compat.embeddings.profiles import EmbeddingModel
 from openai_compat.errors import InvalidRequestError
 
 MAX_INPUTS = 2048

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 
-from openai_compat.errors import ModelNotFoundError
-from openai_compat.models.protocol import ModelList
-from openai_compat.services import services
+from openai_compat.models import serving
+from openai_compat.web.services import services
 
 bp = Blueprint("models", __name__)
 
 
 @bp.get("/models")
 def list_models() -> Response:
-    return jsonify(ModelList(data=services().catalogue.list()).model_dump())
+    return serving.list_models(services())
 
 
 @bp.get("/models/<path:model>")
 def retrieve_model(model: str) -> Response:
-    found = services().catalogue.get(model)
-    if found is None:
-        raise ModelNotFoundError(model)
-    return jsonify(found.model_dump())
+    return serving.retrieve_model(model, services())

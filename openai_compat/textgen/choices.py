@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from openai_compat.textgen.output import Generation, ToolCall, Usage, finish_generation, generation_from_result
+from openai_compat.core.metering import Usage, estimate_tokens
+from openai_compat.textgen.output import Generation, ToolCall, finish_generation, generation_from_result
+from openai_compat.textgen.profiles import TextModelProfile
+from openai_compat.textgen.request import TextRequest
 from openai_compat.textgen.stream import Piece, ReasoningPiece, StreamDecoder, TextPiece, pieces_from_generation
 from openai_compat.upstream import UpstreamReply
 
@@ -21,6 +24,22 @@ class GenerationOptions:
     max_tokens: int
     parallel_tool_calls: bool
     prompt_estimate: int
+
+
+def generation_options(request: TextRequest, profile: TextModelProfile) -> GenerationOptions:
+    """What the gateway enforces on every choice of this request, whatever the model does on its own."""
+    stops = [] if request.stop is None else [request.stop] if isinstance(request.stop, str) else list(request.stop)
+    if request.prompt is not None:
+        prompt_estimate = estimate_tokens(request.prompt)
+    else:
+        prompt_estimate = sum(estimate_tokens(turn.text) for turn in request.turns)
+    return GenerationOptions(
+        stops=stops,
+        native_stop=profile.native_stop,
+        max_tokens=request.max_tokens,
+        parallel_tool_calls=request.parallel_tool_calls is not False,
+        prompt_estimate=prompt_estimate,
+    )
 
 
 @dataclass

@@ -8,14 +8,15 @@ without a made-up finish reason.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from openai_compat.core.concurrency import merge
+from openai_compat.core.metering import Usage
+from openai_compat.core.sse import DONE, data_event
 from openai_compat.errors import APIError, InternalError
-from openai_compat.sse import DONE, data_event
 from openai_compat.textgen.choices import ChoiceEnd
-from openai_compat.textgen.fanout import merge
-from openai_compat.textgen.output import Usage, combine_usage
+from openai_compat.textgen.output import combine_usage
 from openai_compat.textgen.stream import Piece
 
 log = logging.getLogger("openai_compat.stream")
@@ -34,7 +35,9 @@ def choice_events(
     *,
     include_usage: bool,
     choices_per_prompt: int,
+    on_usage: Callable[[Usage], None],
 ) -> Iterator[bytes]:
+    """SSE bytes for the merged choice streams; `on_usage` gets the request's usage once it is known."""
     opened: set[int] = set()
     usages: dict[int, Usage] = {}
     try:
@@ -63,7 +66,8 @@ def choice_events(
         log.exception("stream failed")
         yield data_event(InternalError("The stream failed inside the gateway.").body())
         return
+    usage = combine_usage([usages[i] for i in sorted(usages)], choices_per_prompt)
+    on_usage(usage)
     if include_usage:
-        ordered = [usages[i] for i in sorted(usages)]
-        yield data_event(formatter.usage(combine_usage(ordered, choices_per_prompt)))
+        yield data_event(formatter.usage(usage))
     yield DONE

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from openai_compat.core.metering import Usage, estimate_tokens
 from openai_compat.errors import UpstreamError
 from openai_compat.textgen.stop import truncate_at_stop
 
@@ -24,28 +25,13 @@ def call_id(upstream_id: Any = None) -> str:
     return f"call_{secrets.token_hex(12)}"
 
 
-def estimate_tokens(text: str) -> int:
-    """About four characters a token: used only where Workers AI reports no usage (documented)."""
-    return max(1, (len(text) + 3) // 4) if text else 0
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-    estimated: bool = False
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def body(self) -> dict[str, int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.total_tokens,
-        }
-
+def usage_body(usage: Usage) -> dict[str, int]:
+    """Chat's and Completions' `usage` object."""
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
 
 
 @dataclass

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from openai_compat.core.model_names import Task
+
 Dialect = Literal["classic", "openai"]
 VisionInput = Literal["bytes", "parts"] | None
 
@@ -28,8 +30,7 @@ class TextModelProfile:
         return self.dialect == "openai"
 
 
-TEXT_GENERATION_TASK = "Text Generation"
-SUGGESTED_TEXT_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+TEXT_GENERATION = Task("Text Generation", suggestion="@cf/meta/llama-3.3-70b-instruct-fp8-fast")
 
 CLASSIC = TextModelProfile()
 OPENAI = TextModelProfile(dialect="openai")

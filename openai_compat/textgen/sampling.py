@@ -1,34 +1,40 @@
-"""Sampling fields shared by Chat Completions and Completions: their wire model, their mapping to
-Workers AI ranges, and the refusals they share."""
+"""The wire fields Chat Completions and Completions share, their neutral form, and the refusals they share."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from openai_compat.errors import InvalidRequestError
+from openai_compat.textgen.request import Sampling
 
 MAX_CHOICES = 8
-WORKERS_AI_MAX_SEED = 9_999_999_999
-CLASSIC_MIN_TOP_P = 0.001
 
 Stop = Annotated[str, Field()] | Annotated[list[str], Field(max_length=4)] | None
 Refusal = tuple[str, bool, str]
 
 
 class Lenient(BaseModel):
+    """Unknown fields are tolerated (the SDKs' `extra_body` lands here) and logged as ignored;
+    `IGNORED` lists the declared fields the gateway accepts without acting on them."""
+
     model_config = ConfigDict(extra="allow")
+    IGNORED: ClassVar[frozenset[str]] = frozenset()
 
 
 class StreamOptions(Lenient):
+    IGNORED = frozenset({"include_obfuscation"})
+
     include_usage: bool | None = None
     include_obfuscation: bool | None = None
 
 
 class SamplingFields(Lenient):
     """Fields shared with legacy Completions, including the Workers AI extras."""
+
+    IGNORED = frozenset({"user"})
 
     model: str = Field(min_length=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -71,30 +77,15 @@ def common_refusals(req: SamplingFields) -> list[Refusal]:
     ]
 
 
-def workers_seed(seed: int) -> int:
-    """Workers AI takes 1..9999999999; OpenAI any int64. Fold so equal seeds stay equal."""
-    return seed if 1 <= seed <= WORKERS_AI_MAX_SEED else seed % WORKERS_AI_MAX_SEED + 1
-
-
-def sampling_input(req: Any, *, dialect: str) -> dict[str, Any]:
-    """Sampling fields shared by Chat and Completions, in the target dialect's ranges."""
-    out: dict[str, Any] = {}
-    if req.temperature is not None:
-        out["temperature"] = req.temperature
-    if req.top_p is not None:
-        out["top_p"] = req.top_p if dialect == "openai" else max(CLASSIC_MIN_TOP_P, req.top_p)
-    if req.seed is not None:
-        out["seed"] = workers_seed(req.seed)
-    for name in ("presence_penalty", "frequency_penalty"):
-        value = getattr(req, name)
-        if value is not None:
-            # OpenAI allows -2..2; most classic models take 0..2, and a negative value (encourage
-            # repetition) is rarely meant: it becomes "no penalty" rather than an upstream 400.
-            out[name] = value if dialect == "openai" else max(0.0, value)
-    for name in ("top_k", "repetition_penalty", "lora", "raw"):
-        value = getattr(req, name)
-        if value is not None:
-            out[name] = value
-    return out
-
-
+def sampling_of(req: SamplingFields) -> Sampling:
+    return Sampling(
+        temperature=req.temperature,
+        top_p=req.top_p,
+        seed=req.seed,
+        presence_penalty=req.presence_penalty,
+        frequency_penalty=req.frequency_penalty,
+        top_k=req.top_k,
+        repetition_penalty=req.repetition_penalty,
+        lora=req.lora,
+        raw=req.raw,
+    )

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from openai_compat.textgen.output import Generation, Usage, arguments_json, call_id, estimate_tokens, read_usage
+from openai_compat.core.metering import Usage, tokens_for_characters
+from openai_compat.textgen.output import Generation, arguments_json, call_id, read_usage
 from openai_compat.textgen.stop import StopMatcher
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter"})
@@ -61,7 +62,8 @@ class StreamDecoder:
         self._calls: dict[Any, int] = {}
         self._upstream_finish: str | None = None
         self._tokens = 0
-        self._text_chars = 0
+        self._produced_chars = 0
+        """Characters of text and tool-call arguments, for the estimate when Workers AI reports no usage."""
         self.usage: Usage | None = None
 
     @property
@@ -105,11 +107,12 @@ class StreamDecoder:
     def final_usage(self, prompt_estimate: int) -> Usage:
         if self.usage is not None:
             return self.usage
-        return Usage(prompt_estimate, max(self._tokens, estimate_tokens("x" * self._text_chars)), estimated=True)
+        produced = max(self._tokens, tokens_for_characters(self._produced_chars))
+        return Usage(prompt_estimate, produced, estimated=True)
 
     def _text(self, text: str, pieces: list[Piece]) -> None:
         self._tokens += 1
-        self._text_chars += len(text)
+        self._produced_chars += len(text)
         emit = self._stop.feed(text)
         if emit:
             pieces.append(TextPiece(emit))
@@ -154,6 +157,7 @@ class StreamDecoder:
         if isinstance(arguments, str) and arguments:
             index = self._calls[key]
             if index >= 0:
+                self._produced_chars += len(arguments)
                 pieces.append(ToolCallPiece(index, None, None, arguments))
 
     def _open_call(self, key: Any, upstream_id: Any, name: str, arguments: str, pieces: list[Piece]) -> None:
@@ -162,4 +166,5 @@ class StreamDecoder:
             self._calls[key] = -1  # parallel_tool_calls=false: keep the first call only
             return
         self._calls[key] = opened
+        self._produced_chars += len(arguments)
         pieces.append(ToolCallPiece(opened, call_id(upstream_id), name, arguments))

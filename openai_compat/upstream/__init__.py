@@ -1,5 +1,15 @@
 """Everything that talks to Workers AI lives in this package."""
 
-from openai_compat.upstream.client import UpstreamReply, UpstreamStreamError, WorkersAIClient
+from openai_compat.upstream.body import Body, json_body, multipart_body, raw_body
+from openai_compat.upstream.client import WorkersAIClient
+from openai_compat.upstream.reply import UpstreamReply, UpstreamStreamError
 
-__all__ = ["UpstreamReply", "UpstreamStreamError", "WorkersAIClient"]
+__all__ = [
+    "Body",
+    "UpstreamReply",
+    "UpstreamStreamError",
+    "WorkersAIClient",
+    "json_body",
+    "multipart_body",
+    "raw_body",
+]

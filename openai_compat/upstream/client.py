@@ -1,4 +1,4 @@
-"""The one Workers AI client: JSON, SSE and binary replies over a pooled session.
+"""The one Workers AI client: JSON, raw and multipart requests; JSON, SSE and binary replies; pooled connections.
 
 Retries happen only here and only before anything has been returned to the caller, which is
 before any byte has reached the gateway's client: a stream that has begun is never replayed.
@@ -6,87 +6,38 @@ before any byte has reached the gateway's client: a stream that has begun is nev
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from openai_compat import jsonio
-from openai_compat.connections import shutdown_socket
+from openai_compat.core.logs import log_event
 from openai_compat.errors import APIError, UpstreamError, UpstreamTimeoutError
+from openai_compat.net.transport import UpstreamAdapter
 from openai_compat.settings import Settings
-from openai_compat.transport import UpstreamAdapter
+from openai_compat.upstream.body import Body, json_body
 from openai_compat.upstream.error_map import envelope_errors, map_upstream_error, parse_retry_after
-from openai_compat.upstream.event_stream import iter_event_data
+from openai_compat.upstream.reply import (
+    UpstreamReply,
+    media_type,
+    read_json_result,
+    stream_chunks,
+    stream_events,
+)
 
 log = logging.getLogger("openai_compat.upstream")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NO_RETRY_CODES = frozenset({3036})  # a spent daily allocation does not come back in seconds
 CATALOGUE_READ_TIMEOUT_SECONDS = 5.0
-DRAIN_SECONDS = 0.1
-DRAIN_CHUNK_BYTES = 64 * 1024
-
-
-class UpstreamStreamError(UpstreamError):
-    """The stream broke after it started; only an in-band error event can report it."""
-
-
-@dataclass
-class UpstreamReply:
-    """What Workers AI answered: exactly one of `result` (JSON), `events` (SSE) or `body` (binary)."""
-
-    content_type: str
-    elapsed_ms: float
-    result: Any = None
-    events: Iterator[dict[str, Any]] | None = None
-    body: bytes | None = None
-    _response: requests.Response | None = field(default=None, repr=False)
-
-    def close(self) -> None:
-        """Release the connection; for a stream this also stops generation upstream.
-
-        The socket is shut down first: closing alone does not wake a thread blocked reading it.
-        """
-        if self._response is not None:
-            shutdown_socket(self._response)
-            # A reader thread may be inside a read of this response right now; its read fails on
-            # the shut socket and `_events` then closes the response from that thread.
-            with contextlib.suppress(RuntimeError):
-                self._response.close()
-
-
-def _media_type(response: requests.Response) -> str:
-    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-
-
-def _hand_back(response: requests.Response) -> None:
-    """Read a finished stream's body to its end so the connection goes back to the pool: closed
-    unread, the next stream would pay a new TCP and TLS handshake. After `[DONE]` only the body's
-    terminator is left, so the read is bounded in time: an upstream that keeps the body open (or
-    trickles) costs a moment, not the read timeout, and its connection is closed by the caller."""
-    raw = response.raw
-    sock = getattr(raw.connection, "sock", None)
-    if sock is not None:
-        sock.settimeout(DRAIN_SECONDS)  # urllib3 sets the timeout again when it reuses the connection
-    deadline = time.monotonic() + DRAIN_SECONDS
-    try:
-        while raw.read(DRAIN_CHUNK_BYTES, decode_content=False):  # b"" at the end: back in the pool
-            if time.monotonic() > deadline:
-                return
-    except (urllib3.exceptions.HTTPError, OSError):
-        return
+MAX_JSON_REPLY_BYTES = 64 * 1024 * 1024
 
 
 def _json_or_none(response: requests.Response) -> Any:
@@ -141,38 +92,30 @@ class WorkersAIClient:
         model: str,
         payload: dict[str, Any] | None = None,
         *,
-        data: bytes | None = None,
-        content_type: str | None = None,
+        body: Body | None = None,
         requested: str | None = None,
     ) -> UpstreamReply:
-        """Run a model (a JSON payload, or raw `data` bytes for binary-input models); the reply's
-        kind follows the Content-Type Workers AI answered with."""
-        if payload is not None:
-            data = jsonio.dumps(payload)
-            content_type = "application/json"
-        headers = {"Content-Type": content_type} if content_type else None
+        """Run a model on a JSON `payload`, or on a prepared `body` (raw bytes, multipart). The
+        reply's kind follows the Content-Type Workers AI answered with: a JSON result, SSE events,
+        or binary chunks, none of them read whole here except the JSON."""
+        if body is None:
+            body = json_body(payload)
         # Errors name the model as the client asked for it (an alias), not the @cf/ name behind it.
-        response, elapsed_ms = self._send(
-            "POST", self.run_url(model), model=requested or model, data=data, headers=headers
-        )
-        media = _media_type(response)
+        response, elapsed_ms = self._send("POST", self.run_url(model), model=requested or model, body=body)
+        media = media_type(response)
         if media == "text/event-stream":
-            return UpstreamReply(media, elapsed_ms, events=self._events(response), _response=response)
-        try:
-            content = response.content
-        except requests.RequestException as exc:
-            raise UpstreamError(f"Workers AI's reply was cut off: {type(exc).__name__}") from None
-        finally:
-            response.close()
+            return UpstreamReply(media, elapsed_ms, events=stream_events(response), _response=response)
         if media == "application/json" or media.endswith("+json"):
-            try:
-                body = jsonio.loads(content) if content else None
-            except (ValueError, RecursionError):
-                raise UpstreamError("Workers AI answered with malformed JSON.") from None
-            if not isinstance(body, dict) or "result" not in body:
-                raise UpstreamError("Workers AI answered with JSON the gateway does not recognise.")
-            return UpstreamReply(media, elapsed_ms, result=body["result"])
-        return UpstreamReply(media or "application/octet-stream", elapsed_ms, body=content)
+            return UpstreamReply(media, elapsed_ms, result=read_json_result(response, MAX_JSON_REPLY_BYTES))
+        declared = response.headers.get("Content-Length", "")
+        length = int(declared) if declared.isdigit() else None
+        return UpstreamReply(
+            media or "application/octet-stream",
+            elapsed_ms,
+            chunks=stream_chunks(response, length),
+            content_length=length,
+            _response=response,
+        )
 
     def search_models(self, per_page: int = 1000, max_pages: int = 20) -> list[dict[str, Any]]:
         """The account's model catalogue, all pages. A short timeout and no retries: listings wait
@@ -205,7 +148,7 @@ class WorkersAIClient:
             started = time.perf_counter()
             try:
                 response = self._adapter.send(
-                    self._prepare(method, url, kwargs.get("data"), kwargs.get("headers")),
+                    self._prepare(method, url, kwargs.get("body")),
                     stream=True,
                     timeout=kwargs.get("timeout", self._timeout),
                     verify=self._verify,
@@ -244,13 +187,11 @@ class WorkersAIClient:
             if attempt >= max_retries or retry_in > settings.upstream_max_retry_wait_seconds:
                 raise error
             attempt += 1
-            retry = {"event": "upstream_retry", "attempt": attempt, "wait_s": round(retry_in, 3), "reason": error.code}
-            log.warning(json.dumps(retry))
+            log_event(log, "upstream_retry", level=logging.WARNING, attempt=attempt, wait_s=round(retry_in, 3),
+                      reason=error.code)
             self._sleep(retry_in)
 
-    def _prepare(
-        self, method: str, url: str, data: bytes | None, headers: dict[str, str] | None
-    ) -> requests.PreparedRequest:
+    def _prepare(self, method: str, url: str, body: Body | None) -> requests.PreparedRequest:
         """The request as the adapter sends it, built directly: `Session.request` would merge cookies,
         hooks, auth and environment settings on every call, a third of the client's CPU for nothing a
         fixed, token-authenticated upstream needs. Redirects are not followed: the API never sends
@@ -259,36 +200,13 @@ class WorkersAIClient:
         prepared.method = method
         prepared.url = url
         prepared.headers = CaseInsensitiveDict(self._headers)
-        if headers:
-            prepared.headers.update(headers)
-        prepared.body = data
-        if data is not None:
-            prepared.headers["Content-Length"] = str(len(data))
+        if body is not None:
+            prepared.headers["Content-Type"] = body.content_type
+            prepared.headers["Content-Length"] = str(body.length)
+            prepared.body = body.rewound()
         return prepared
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, so retrying workers do not stampede together."""
         ceiling = self._settings.upstream_backoff_seconds * (2**attempt)
         return random.uniform(ceiling / 2, ceiling)
-
-    def _events(self, response: requests.Response) -> Iterator[dict[str, Any]]:
-        """Parsed SSE events up to `[DONE]`; a stream that breaks or ends early raises."""
-        try:
-            for data in iter_event_data(response.iter_content(chunk_size=None)):
-                if data.strip() == "[DONE]":
-                    _hand_back(response)
-                    return
-                try:
-                    event = jsonio.loads(data)
-                except ValueError:
-                    raise UpstreamStreamError("Workers AI sent a malformed stream event.") from None
-                if isinstance(event, dict) and event.get("success") is False:
-                    raise map_upstream_error(200, event, {}, None)
-                if isinstance(event, dict):
-                    yield event
-        except (requests.RequestException, OSError, AttributeError, ValueError) as exc:
-            # AttributeError/ValueError: urllib3 reading a response closed by a departing client.
-            raise UpstreamStreamError(f"The Workers AI stream broke off ({type(exc).__name__}).") from None
-        finally:
-            response.close()
-        raise UpstreamStreamError("The Workers AI stream ended before it was complete.")

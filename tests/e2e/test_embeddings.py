@@ -13,7 +13,7 @@ import openai
 import pytest
 import requests
 
-from openai_compat.embeddings.models import embedding_model, known_models
+from openai_compat.embeddings.profiles import embedding_model, known_models
 from tests.support.emulator import EmulatorHandle
 from tests.support.gateway import GatewayHandle
 from tests.support.openai_spec import assert_valid

@@ -146,6 +146,7 @@ def test_request_id_is_echoed_or_generated_and_logged_without_secrets(gateway: G
     gateway.client().chat.completions.create(model="gpt-4o-mini",
                                              messages=[{"role": "user", "content": "my secret prompt"}])
     lines = [json.loads(line) for line in gateway.log_text().splitlines() if line.startswith('{"request_id"')]
+    lines = [line for line in lines if line.get("event") == "request"]
     assert any(line["request_id"] == "abc-123" and line["status"] == 200 for line in lines)
     chat = [line for line in lines if line["path"] == "/v1/chat/completions" and line["status"] == 200]
     assert chat and chat[-1]["model"] == "gpt-4o-mini" and "upstream_ms" in chat[-1] and "duration_ms" in chat[-1]

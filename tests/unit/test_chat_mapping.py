@@ -9,13 +9,14 @@ import pytest
 
 from openai_compat.chat.from_workers import ChunkWriter, completion_body
 from openai_compat.chat.protocol import ChatCompletionRequest
-from openai_compat.chat.to_workers import chat_input, check_images, check_supported, classic_parameters
+from openai_compat.chat.to_workers import check_request, text_request
+from openai_compat.core.metering import Usage
 from openai_compat.errors import InvalidRequestError
-from openai_compat.image_input import ImageData
-from openai_compat.textgen.output import Usage, finish_generation, generation_from_result
-from openai_compat.textgen.profiles import profile_for
-from openai_compat.textgen.sampling import workers_seed
+from openai_compat.net.fetcher import Fetched
+from openai_compat.textgen.output import finish_generation, generation_from_result
+from openai_compat.textgen.profiles import TextModelProfile, profile_for
 from openai_compat.textgen.stream import StreamDecoder, TextPiece, ToolCallPiece
+from openai_compat.textgen.to_workers import classic_parameters, workers_input, workers_seed
 
 CLASSIC = profile_for("@cf/meta/llama-3.3-70b-instruct-fp8-fast")
 OPENAI = profile_for("@cf/zai-org/glm-4.7-flash")
@@ -31,6 +32,13 @@ def req(**fields: Any) -> ChatCompletionRequest:
     fields.setdefault("model", "m")
     fields.setdefault("messages", [{"role": "user", "content": "hi"}])
     return ChatCompletionRequest.model_validate(fields)
+
+
+def chat_input(
+    r: ChatCompletionRequest, profile: TextModelProfile, images: dict[str, Fetched], *, max_tokens: int, stream: bool
+) -> dict[str, Any]:
+    """The Workers AI input a chat request becomes: the chat mapping, then the shared dialect mapping."""
+    return workers_input(text_request(r.model_copy(update={"stream": stream}), images, max_tokens=max_tokens), profile)
 
 
 def test_default_max_tokens_replaces_workers_ai_256() -> None:
@@ -104,7 +112,13 @@ def test_json_schema_is_sent_bare_to_classic_models_and_wrapped_to_openai_ones()
 def test_sampling_ranges_fit_workers_ai() -> None:
     out = chat_input(req(top_p=0, seed=0, temperature=1.5, top_k=5), CLASSIC, {}, max_tokens=1, stream=False)
     assert out["top_p"] == 0.001 and out["seed"] == 1 and out["temperature"] == 1.5 and out["top_k"] == 5
-    assert workers_seed(-5) == workers_seed(-5) and 1 <= workers_seed(-5) <= 9_999_999_999
+
+
+def test_seeds_outside_workers_ai_range_fold_into_it_and_stay_distinct() -> None:
+    folded = [workers_seed(s) for s in (-5, -6, 0, 2**63 - 1, 10_000_000_000)]
+    assert all(1 <= s <= 9_999_999_999 for s in folded)
+    assert len(set(folded)) == len(folded)
+    assert workers_seed(42) == 42 and workers_seed(9_999_999_999) == 9_999_999_999
 
 
 @pytest.mark.parametrize(
@@ -122,19 +136,19 @@ def test_sampling_ranges_fit_workers_ai() -> None:
 )
 def test_unservable_fields_are_refused_by_name(fields: dict[str, Any], param: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
-        check_supported(req(**fields))
+        check_request(req(**fields), CLASSIC)
     assert caught.value.param == param
 
 
 def test_logprobs_false_is_accepted() -> None:
-    check_supported(req(logprobs=False, top_logprobs=0))
+    check_request(req(logprobs=False, top_logprobs=0), CLASSIC)
 
 
 IMAGE = [{"type": "text", "text": "what?"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
 
 
 def test_images_become_data_uri_parts_or_a_byte_array_by_model() -> None:
-    images = {"data:image/png;base64,AAAA": ImageData("image/png", b"\x00\x01\x02")}
+    images = {"data:image/png;base64,AAAA": Fetched("image/png", b"\x00\x01\x02")}
     r = req(messages=[{"role": "user", "content": IMAGE}])
     parts = chat_input(r, SCOUT, images, max_tokens=1, stream=False)["messages"][0]["content"]
     assert parts[1] == {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAEC"}}
@@ -144,7 +158,7 @@ def test_images_become_data_uri_parts_or_a_byte_array_by_model() -> None:
 
 def test_image_to_text_only_model_is_refused() -> None:
     with pytest.raises(InvalidRequestError) as caught:
-        check_images(req(messages=[{"role": "user", "content": IMAGE}]), CLASSIC, "gpt-3.5-turbo")
+        check_request(req(model="gpt-3.5-turbo", messages=[{"role": "user", "content": IMAGE}]), CLASSIC)
     assert caught.value.param == "messages[0].content[1].image_url.url"
 
 
@@ -239,7 +253,7 @@ def test_chunks_put_role_first_and_usage_last() -> None:
 def test_validation_errors_pick_the_branch_the_client_meant() -> None:
     from pydantic import ValidationError
 
-    from openai_compat.json_body import validation_error
+    from openai_compat.web.bodies import validation_error
 
     with pytest.raises(ValidationError) as caught:
         req(stop=["a", "b", "c", "d", "e"])

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from openai_compat.core.concurrency import run_all
 from openai_compat.embeddings.from_workers import (
     BatchResult,
     embedding_response,
@@ -20,7 +21,7 @@ from openai_compat.embeddings.from_workers import (
     read_batch,
     shorten,
 )
-from openai_compat.embeddings.models import UNKNOWN, embedding_model, known_models
+from openai_compat.embeddings.profiles import UNKNOWN, embedding_model, known_models
 from openai_compat.embeddings.protocol import EmbeddingRequest
 from openai_compat.embeddings.to_workers import (
     MAX_INPUTS,
@@ -32,8 +33,7 @@ from openai_compat.embeddings.to_workers import (
     input_texts,
 )
 from openai_compat.errors import APIError, InvalidRequestError, UpstreamError
-from openai_compat.json_body import parse_model
-from openai_compat.textgen.fanout import run_all
+from openai_compat.web.bodies import parse_model
 
 QWEN = "@cf/qwen/qwen3-embedding-0.6b"
 GEMMA = "@cf/google/embeddinggemma-300m"

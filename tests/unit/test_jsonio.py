@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from openai_compat import jsonio
+from openai_compat.core import jsonio
 
 
 def test_bodies_keep_insertion_order_and_utf8() -> None:

@@ -11,8 +11,8 @@ import pytest
 import responses
 
 from openai_compat.errors import InvalidRequestError
-from openai_compat.image_input import ImageFetcher, decode_data_url
-from openai_compat.net_guard import check_public_url, is_public_address
+from openai_compat.net.fetcher import GuardedFetcher, decode_data_url
+from openai_compat.net.guard import check_public_url, is_public_address
 
 PUBLIC = "93.184.215.14"
 
@@ -47,9 +47,9 @@ def test_only_http_urls(url: str) -> None:
         check_public_url(url, "p", resolver({}))
 
 
-def fetcher(**kw) -> ImageFetcher:
+def fetcher(**kw) -> GuardedFetcher:
     table = {"img.test": [PUBLIC], "evil.test": [PUBLIC], "metadata.test": ["169.254.169.254"]}
-    return ImageFetcher(max_bytes=kw.get("max_bytes", 1000), timeout_seconds=5, resolve=resolver(table))
+    return GuardedFetcher(max_bytes=kw.get("max_bytes", 1000), timeout_seconds=5, resolve=resolver(table))
 
 
 @responses.activate
@@ -115,7 +115,7 @@ def test_a_host_that_rebinds_to_a_private_address_after_the_check_is_refused(
     local_image_server: tuple[str, list[str]],
 ) -> None:
     host, seen = local_image_server
-    checked_as_public = ImageFetcher(max_bytes=1000, timeout_seconds=5, resolve=resolver({"localhost": [PUBLIC]}))
+    checked_as_public = GuardedFetcher(max_bytes=1000, timeout_seconds=5, resolve=resolver({"localhost": [PUBLIC]}))
     with pytest.raises(InvalidRequestError) as caught:
         checked_as_public.load(f"http://{host}/cat.png", "messages[0].content[1].image_url.url")
     assert caught.value.code == "invalid_image_url"

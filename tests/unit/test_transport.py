@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from openai_compat.transport import UpstreamAdapter, _usable
+from openai_compat.net.transport import UpstreamAdapter, _usable
 
 
 def test_an_idle_open_connection_is_reused() -> None:
@@ -31,11 +31,19 @@ def test_no_socket_is_not_usable() -> None:
     assert not _usable(None)
 
 
-def test_direct_and_proxied_pools_use_the_check() -> None:
+def test_direct_and_proxied_pools_do_not_reuse_a_connection_the_upstream_closed() -> None:
+    """Both the direct pools and those behind an HTTP proxy get connections with the check."""
     adapter = UpstreamAdapter()
-    manager = adapter.poolmanager
     proxied = adapter.proxy_manager_for("http://proxy.test:3128")
-    for pool_manager in (manager, proxied):
-        for scheme in ("http", "https"):
-            assert pool_manager.pool_classes_by_scheme[scheme].ConnectionCls.is_connected.fget is not None
-            assert "transport" in pool_manager.pool_classes_by_scheme[scheme].ConnectionCls.__module__
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        for manager in (adapter.poolmanager, proxied):
+            connection = manager.pool_classes_by_scheme["http"].ConnectionCls("127.0.0.1", port)
+            connection.connect()
+            peer, _ = server.accept()
+            try:
+                assert connection.is_connected
+                peer.close()
+                assert not connection.is_connected
+            finally:
+                connection.close()

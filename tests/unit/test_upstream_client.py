@@ -59,13 +59,15 @@ def test_json_result_and_bearer_token(client: WorkersAIClient) -> None:
 
 
 @responses.activate
-def test_binary_body_is_returned_as_bytes(client: WorkersAIClient) -> None:
-    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+def test_binary_body_arrives_as_a_stream_of_chunks(client: WorkersAIClient) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 1024
     responses.post(run_url("@cf/stabilityai/stable-diffusion-xl-base-1.0"), body=png, content_type="image/png")
     reply = client.run("@cf/stabilityai/stable-diffusion-xl-base-1.0", {"prompt": "cat"})
-    assert reply.body == png
     assert reply.content_type == "image/png"
     assert reply.result is None and reply.events is None
+    assert reply.chunks is not None
+    chunks = list(reply.chunks)
+    assert len(chunks) > 1 and b"".join(chunks) == png
 
 
 @responses.activate
@@ -274,7 +276,8 @@ class _TricklingBody:
 
 
 def test_reading_a_finished_streams_tail_is_bounded_in_time() -> None:
-    from openai_compat.upstream.client import DRAIN_SECONDS, _hand_back
+    from openai_compat.upstream.reply import DRAIN_SECONDS
+    from openai_compat.upstream.reply import hand_back as _hand_back
 
     response = requests.Response()
     response.raw = _TricklingBody()

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass
 
-EMBEDDINGS_TASK = "Text Embeddings"
+from openai_compat.core.model_names import Task
+
+EMBEDDINGS = Task("Text Embeddings", suggestion="@cf/qwen/qwen3-embedding-0.6b or @cf/baai/bge-m3")
 DEFAULT_BATCH_LIMIT = 100
 """`maxItems` of every Workers AI embedding schema that states one, except qwen3-embedding's 32."""
 

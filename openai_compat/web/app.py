@@ -6,25 +6,40 @@ import logging
 
 from flask import Blueprint, Flask
 
-from openai_compat import health
-from openai_compat.auth import init_auth
 from openai_compat.chat.routes import bp as chat_bp
 from openai_compat.completions.routes import bp as completions_bp
-from openai_compat.cors import init_cors
+from openai_compat.core.catalogue import ModelCatalogue
+from openai_compat.core.logs import configure_logging, log_event
+from openai_compat.core.metering import Meter
 from openai_compat.embeddings.routes import bp as embeddings_bp
-from openai_compat.error_handlers import register_error_handlers
-from openai_compat.image_input import ImageFetcher
-from openai_compat.jsonio import FlaskJSON
-from openai_compat.models.catalogue import ModelCatalogue
 from openai_compat.models.routes import bp as models_bp
-from openai_compat.request_log import configure_logging, init_request_log
-from openai_compat.services import EXTENSION_KEY, Services
+from openai_compat.net.fetcher import GuardedFetcher
 from openai_compat.settings import Settings, load_settings
 from openai_compat.upstream import WorkersAIClient
+from openai_compat.web import health
+from openai_compat.web.auth import init_auth
+from openai_compat.web.cors import init_cors
+from openai_compat.web.error_handlers import register_error_handlers
+from openai_compat.web.json_provider import FlaskJSON
+from openai_compat.web.request_log import init_request_log, log_usage
+from openai_compat.web.services import EXTENSION_KEY, Services
 
 log = logging.getLogger("openai_compat")
 
 FAMILIES: tuple[Blueprint, ...] = (models_bp, chat_bp, completions_bp, embeddings_bp)
+
+
+def build_services(settings: Settings) -> Services:
+    upstream = WorkersAIClient(settings)
+    return Services(
+        settings=settings,
+        upstream=upstream,
+        catalogue=ModelCatalogue(upstream.search_models, settings.models_cache_ttl_seconds),
+        fetcher=GuardedFetcher(
+            max_bytes=settings.image_max_bytes, timeout_seconds=settings.image_fetch_timeout_seconds
+        ),
+        meter=Meter([log_usage]),
+    )
 
 
 def build_app(settings: Settings | None = None) -> Flask:
@@ -32,19 +47,14 @@ def build_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     if settings.allow_unauthenticated and not settings.gateway_api_keys:
-        log.warning('{"event":"auth_disabled","detail":"ALLOW_UNAUTHENTICATED is set: anyone can call this gateway"}')
+        log_event(log, "auth_disabled", level=logging.WARNING,
+                  detail="ALLOW_UNAUTHENTICATED is set: anyone can call this gateway")
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.url_map.strict_slashes = False
     app.json = FlaskJSON(app)
-
-    upstream = WorkersAIClient(settings)
-    catalogue = ModelCatalogue(upstream.search_models, settings.model_aliases, settings.models_cache_ttl_seconds)
-    fetcher = ImageFetcher(max_bytes=settings.image_max_bytes, timeout_seconds=settings.image_fetch_timeout_seconds)
-    app.extensions[EXTENSION_KEY] = Services(
-        settings=settings, upstream=upstream, catalogue=catalogue, image_fetcher=fetcher
-    )
+    app.extensions[EXTENSION_KEY] = build_services(settings)
 
     init_request_log(app)
     init_cors(app, settings.cors_allowed_origins)

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 from openai_compat.errors import ModelNotFoundError
 
-WORKERS_AI_PREFIXES = ("@cf/", "@hf/")
 MODEL_HEADER = "x-workers-ai-model"
+"""Response header naming the Workers AI model that served a request."""
 # Catalogue names are `@cf/author/model`: path segments of safe characters, never `.` or `..`,
 # because the name becomes part of the upstream URL path that carries the operator's token.
 _WORKERS_AI_NAME = re.compile(r"^@(cf|hf)(/(?!\.{1,2}(/|$))[A-Za-z0-9._:-]+){2,}$")
-"""Response header naming the Workers AI model that served an aliased request."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +21,15 @@ class ResolvedModel:
     """The name the client sent, echoed back in responses (what the SDKs and UIs expect)."""
     upstream: str
     """The Workers AI model that runs it, reported in the `x-workers-ai-model` header."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """A Workers AI catalogue task a family serves, and a model to suggest when a request names a
+    model of another task."""
+
+    name: str
+    suggestion: str
 
 
 def is_workers_ai_name(name: str) -> bool:

@@ -14,16 +14,18 @@ Nothing else about the connections changes (TLS, proxies, timeouts are urllib3's
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 from typing import Any, ClassVar
 
+import requests
 from gevent.monkey import get_original
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from openai_compat.net_guard import PrivatePeerError, is_public_address
+from openai_compat.net.guard import PrivatePeerError, is_public_address
 
 _poll = get_original("select", "poll")  # the operating system's poll, whether or not gevent patched it
 
@@ -100,3 +102,11 @@ class UpstreamAdapter(_OwnPools):
 
 class PublicOnlyAdapter(_OwnPools):
     POOLS = _pools(_PublicConnection, _PublicTLSConnection)
+
+
+def shutdown_socket(response: requests.Response) -> None:
+    """Wake any thread blocked reading this response: `close()` alone does not interrupt a read."""
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

@@ -1,5 +1,5 @@
-"""The shared tail of Chat Completions and Completions: open every upstream call, then answer
-with one JSON body or one SSE stream of choices."""
+"""The shared tail of Chat Completions and Completions (and the text half of Responses): open every
+upstream call, then answer with one JSON body or one SSE stream of choices."""
 
 from __future__ import annotations
 
@@ -8,23 +8,20 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from openai_compat.model_names import MODEL_HEADER, ResolvedModel
-from openai_compat.request_log import add_upstream_ms
-from openai_compat.services import Services
-from openai_compat.sse import sse_response
+from openai_compat.core.concurrency import run_all
+from openai_compat.core.logs import add_upstream_ms
+from openai_compat.core.model_names import MODEL_HEADER
 from openai_compat.textgen.choices import GenerationOptions, choice_generation, choice_stream
 from openai_compat.textgen.events import ChunkFormatter, choice_events
-from openai_compat.textgen.fanout import run_all
-from openai_compat.textgen.output import Generation
+from openai_compat.textgen.output import Generation, combine_usage
 from openai_compat.upstream import UpstreamReply
+from openai_compat.web.replies import sse_response
+from openai_compat.web.services import ModelTarget
 
 
-def open_replies(svc: Services, resolved: ResolvedModel, payloads: list[dict[str, Any]]) -> list[UpstreamReply]:
+def open_replies(target: ModelTarget, payloads: list[dict[str, Any]]) -> list[UpstreamReply]:
     """Every upstream call is opened before the first byte goes out, so a failure keeps its status."""
-    calls = [
-        (lambda p=payload: svc.upstream.run(resolved.upstream, p, requested=resolved.requested))
-        for payload in payloads
-    ]
+    calls = [(lambda p=payload: target.run(p)) for payload in payloads]
     replies = run_all(calls, discard=UpstreamReply.close)
     try:
         for index, (reply, payload) in enumerate(zip(replies, payloads, strict=True)):
@@ -33,8 +30,7 @@ def open_replies(svc: Services, resolved: ResolvedModel, payloads: list[dict[str
                 # gpt-oss (and Kimi) cannot stream on /ai/run and may answer `stream: true` with an
                 # empty result; the same request without `stream` gets the answer (Cloudflare's own
                 # AI SDK provider retries the same way). The client still gets the stream it asked for.
-                retry = {**payload, "stream": False}
-                replies[index] = svc.upstream.run(resolved.upstream, retry, requested=resolved.requested)
+                replies[index] = target.run({**payload, "stream": False})
                 add_upstream_ms(replies[index].elapsed_ms)
     except BaseException:
         close_all(replies)()
@@ -59,8 +55,7 @@ def close_all(replies: list[UpstreamReply]) -> Callable[[], None]:
 
 
 def respond(
-    svc: Services,
-    resolved: ResolvedModel,
+    target: ModelTarget,
     replies: list[UpstreamReply],
     options: list[GenerationOptions],
     *,
@@ -70,9 +65,11 @@ def respond(
     include_usage: bool,
     choices_per_prompt: int,
 ) -> Response:
-    headers = {MODEL_HEADER: resolved.upstream}
+    headers = {MODEL_HEADER: target.upstream_name}
     if not stream:
-        response = jsonify(build_body([choice_generation(r, o) for r, o in zip(replies, options, strict=True)]))
+        generations = [choice_generation(r, o) for r, o in zip(replies, options, strict=True)]
+        target.record(combine_usage([g.usage for g in generations if g.usage], choices_per_prompt))
+        response = jsonify(build_body(generations))
         response.headers.update(headers)
         return response
     events = choice_events(
@@ -80,7 +77,11 @@ def respond(
         formatter,
         include_usage=include_usage,
         choices_per_prompt=choices_per_prompt,
+        on_usage=target.record,
     )
     return sse_response(
-        events, heartbeat_seconds=svc.settings.sse_heartbeat_seconds, on_close=close_all(replies), headers=headers
+        events,
+        heartbeat_seconds=target.svc.settings.sse_heartbeat_seconds,
+        on_close=close_all(replies),
+        headers=headers,
     )

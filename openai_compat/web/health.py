@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from openai_compat.auth import public
+from openai_compat.web.auth import public
 
 bp = Blueprint("health", __name__)
 

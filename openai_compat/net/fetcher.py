@@ -1,8 +1,9 @@
-"""Images that clients send by URL (`data:` or `http(s)`), loaded into bytes for Workers AI.
+"""The one guarded fetcher: what a client sends by URL (`data:` or `http(s)`), loaded into bytes.
 
-Workers AI vision models accept only inline bytes (a byte array or a data URI; "HTTP URL will
-not be accepted"), so the gateway fetches remote images itself, within size and time limits and
-behind the private-address guard.
+Workers AI takes inputs only inline (vision models: "HTTP URL will not be accepted"), so the gateway
+fetches remote media itself: every hop (redirects included) must resolve to public addresses, the
+address each connection actually reaches is checked again before a byte is sent, and size and time
+are capped (a server trickling bytes is cut at the overall deadline, not just a per-read timeout).
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ from urllib.parse import unquote_to_bytes, urljoin
 
 import requests
 
-from openai_compat.connections import shutdown_socket
 from openai_compat.errors import InvalidRequestError
-from openai_compat.net_guard import (
-    PrivatePeerError,
-    Resolver,
-    check_public_url,
-    private_address_error,
-    system_resolver,
-)
-from openai_compat.transport import PublicOnlyAdapter
+from openai_compat.net.guard import PrivatePeerError, Resolver, check_public_url, private_address_error, system_resolver
+from openai_compat.net.transport import PublicOnlyAdapter, shutdown_socket
 
 MAX_REDIRECTS = 3
+
+
+@dataclass(frozen=True)
+class Fetched:
+    mime: str
+    data: bytes
+
+    def data_uri(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode()}"
 
 
 @contextlib.contextmanager
@@ -56,35 +59,28 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class ImageData:
-    mime: str
-    data: bytes
-
-    def data_uri(self) -> str:
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode()}"
-
-
-def decode_data_url(url: str, param: str, max_bytes: int) -> ImageData:
+def decode_data_url(url: str, param: str, max_bytes: int, kind: str = "image") -> Fetched:
     header, sep, payload = url.partition(",")
     if not sep or not header.startswith("data:"):
         raise InvalidRequestError("Malformed data URL: expected data:<mime>;base64,<data>.", param=param)
     meta = header[5:].split(";")
-    mime = meta[0] or "application/octet-stream"
-    if not mime.startswith("image/"):
-        raise InvalidRequestError(f"The data URL holds {mime!r}, not an image.", param=param)
+    mime = (meta[0] or "application/octet-stream").lower()
+    if not mime.startswith(f"{kind}/"):
+        raise InvalidRequestError(f"The data URL holds {mime!r}, not an {kind}.", param=param)
+    if len(payload) > max_bytes * 4 // 3 + 4:
+        raise InvalidRequestError(f"The {kind} is larger than {max_bytes} bytes.", param=param)
     try:
         data = base64.b64decode(payload, validate=True) if "base64" in meta[1:] else unquote_to_bytes(payload)
     except (binascii.Error, ValueError):
         raise InvalidRequestError("The data URL's base64 payload is invalid.", param=param) from None
     if not data:
-        raise InvalidRequestError("The data URL holds no image data.", param=param)
+        raise InvalidRequestError(f"The data URL holds no {kind} data.", param=param)
     if len(data) > max_bytes:
-        raise InvalidRequestError(f"The image is larger than {max_bytes} bytes.", param=param)
-    return ImageData(mime, data)
+        raise InvalidRequestError(f"The {kind} is larger than {max_bytes} bytes.", param=param)
+    return Fetched(mime, data)
 
 
-class ImageFetcher:
+class GuardedFetcher:
     def __init__(
         self,
         *,
@@ -103,12 +99,14 @@ class ImageFetcher:
             session.mount("https://", adapter)
         self._session = session
 
-    def load(self, url: str, param: str) -> ImageData:
+    def load(self, url: str, param: str, *, kind: str = "image") -> Fetched:
+        """The bytes behind a `data:` or public `http(s)` URL whose media type is `kind/*`, or a 400
+        naming `param`."""
         if url.startswith("data:"):
-            return decode_data_url(url, param, self._max_bytes)
-        return self._fetch(url, param)
+            return decode_data_url(url, param, self._max_bytes, kind)
+        return self._fetch(url, param, kind)
 
-    def _fetch(self, url: str, param: str) -> ImageData:
+    def _fetch(self, url: str, param: str, kind: str) -> Fetched:
         deadline = time.monotonic() + self._timeout
         for _ in range(MAX_REDIRECTS + 1):
             check_public_url(url, param, self._resolve)
@@ -119,7 +117,7 @@ class ImageFetcher:
             except requests.RequestException as exc:
                 if _caused_by(exc, PrivatePeerError):
                     raise private_address_error(url, param) from None
-                raise InvalidRequestError(f"Could not fetch the image ({type(exc).__name__}).", param=param) from None
+                raise InvalidRequestError(f"Could not fetch the {kind} ({type(exc).__name__}).", param=param) from None
             # The read timeout restarts with every byte, so a server trickling bytes could hold a
             # worker for ever: a watchdog cuts the connection at the overall deadline.
             watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), shutdown_socket, (response,))
@@ -130,28 +128,29 @@ class ImageFetcher:
                     url = urljoin(url, response.headers["Location"])
                     continue
                 if response.status_code != 200:
-                    raise InvalidRequestError(f"Fetching the image failed with HTTP {response.status_code}.",
+                    raise InvalidRequestError(f"Fetching the {kind} failed with HTTP {response.status_code}.",
                                               param=param)
-                return ImageData(self._mime(response, param), self._read(response, param, deadline))
-        raise InvalidRequestError("Too many redirects while fetching the image.", param=param)
+                mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                if not mime.startswith(f"{kind}/"):
+                    raise InvalidRequestError(f"The URL did not return an {kind} (Content-Type {mime!r}).",
+                                              param=param)
+                return Fetched(mime, self._read(response, param, deadline, kind))
+        raise InvalidRequestError(f"Too many redirects while fetching the {kind}.", param=param)
 
-    def _mime(self, response: requests.Response, param: str) -> str:
-        mime = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if not mime.startswith("image/"):
-            raise InvalidRequestError(f"The URL did not return an image (Content-Type {mime!r}).", param=param)
-        return mime
-
-    def _read(self, response: requests.Response, param: str, deadline: float) -> bytes:
+    def _read(self, response: requests.Response, param: str, deadline: float, kind: str) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise InvalidRequestError(f"The {kind} is larger than {self._max_bytes} bytes.", param=param)
         body = bytearray()
         try:
-            for chunk in response.iter_content(chunk_size=8192):
+            for chunk in response.iter_content(chunk_size=65536):
                 body.extend(chunk)
                 if len(body) > self._max_bytes:
-                    raise InvalidRequestError(f"The image is larger than {self._max_bytes} bytes.", param=param)
+                    raise InvalidRequestError(f"The {kind} is larger than {self._max_bytes} bytes.", param=param)
                 if time.monotonic() > deadline:
-                    raise InvalidRequestError("Fetching the image took too long.", param=param)
+                    raise InvalidRequestError(f"Fetching the {kind} took too long.", param=param)
         except (requests.RequestException, OSError) as exc:
             if time.monotonic() >= deadline:
-                raise InvalidRequestError("Fetching the image took too long.", param=param) from None
-            raise InvalidRequestError(f"Could not fetch the image ({type(exc).__name__}).", param=param) from None
+                raise InvalidRequestError(f"Fetching the {kind} took too long.", param=param) from None
+            raise InvalidRequestError(f"Could not fetch the {kind} ({type(exc).__name__}).", param=param) from None
         return bytes(body)

@@ -3,7 +3,7 @@
 An image URL in a chat request makes the gateway open a connection on the client's behalf; on a
 PaaS host that could reach a cloud metadata service or a private service. Every hop, redirects
 included, must resolve only to public addresses, and the address each connection actually reaches
-is checked again (`transport.PublicOnlyAdapter`), so DNS rebinding between the two is refused.
+is checked again (`net.transport.PublicOnlyAdapter`), so DNS rebinding between the two is refused.
 """
 
 from __future__ import annotations

@@ -61,5 +61,5 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error", extra={"path": request.path})
+        log.exception("unhandled error")
         return error_response(InternalError("The server had an error while processing your request."))

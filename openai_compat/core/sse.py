@@ -1,9 +1,10 @@
-"""The one SSE writer: event framing, the heartbeat and the streaming Response.
+"""The one SSE writer: event framing and the heartbeat, as bytes (the web layer wraps them in a Response).
 
 Chat and Completions streams are data-only events ending in `data: [DONE]` (older SDKs wrap
-named events, so none are sent there); the Responses API uses named events. Heartbeats are SSE
-comments, which every SDK generation ignores, sent while the upstream is silent so PaaS routers
-(Heroku's 30 s first byte and 55 s idle window, Fly's and ALB's 60 s) keep the connection.
+named events, so none are sent there); the Responses API, streamed transcriptions and speech use
+named events, whose `event:` line equals the JSON `type`. Heartbeats are SSE comments, which every
+SDK generation ignores, sent while the upstream is silent so PaaS routers (Heroku's 30 s first byte
+and 55 s idle window, Fly's and ALB's 60 s) keep the connection.
 """
 
 from __future__ import annotations
@@ -11,18 +12,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Response, stream_with_context
-
-from openai_compat import jsonio
-from openai_compat.background import interleave
+from openai_compat.core import jsonio
+from openai_compat.core.concurrency import interleave
 
 DONE = b"data: [DONE]\n\n"
 HEARTBEAT = b": ping\n\n"
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def data_event(data: Any) -> bytes:
     return b"data: " + jsonio.dumps(data) + b"\n\n"
+
+
+def named_event(name: str, data: Any) -> bytes:
+    """`event: <name>` then the JSON data. A name is one line of text: it cannot break the framing."""
+    if "\n" in name or "\r" in name:
+        raise ValueError("an SSE event name is one line")
+    return b"event: " + name.encode() + b"\n" + data_event(data)
 
 
 def with_heartbeat(
@@ -42,18 +47,3 @@ def with_heartbeat(
             yield HEARTBEAT if entry is None else entry[1]
     finally:
         on_close()
-
-
-def sse_response(
-    events: Iterator[bytes],
-    *,
-    heartbeat_seconds: float,
-    on_close: Callable[[], None],
-    headers: dict[str, str] | None = None,
-) -> Response:
-    body = with_heartbeat(events, heartbeat_seconds, on_close)
-    response = Response(stream_with_context(body), mimetype="text/event-stream")
-    response.headers.update(SSE_HEADERS)
-    if headers:
-        response.headers.update(headers)
-    return response

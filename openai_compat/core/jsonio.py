@@ -19,8 +19,6 @@ import json
 from typing import Any
 
 import orjson
-from flask import Response
-from flask.json.provider import JSONProvider
 
 _DIGIT_SHAPES = b"".join(b"0" if c in b"0123456789" else b"." if c == ord(".") else b" " for c in range(256))
 _LONG_INTEGER = b" " + b"0" * 19  # 2**63 has 19 digits
@@ -48,15 +46,3 @@ def dumps(value: Any) -> bytes:
     except TypeError:
         return json.dumps(value, separators=(",", ":")).encode()
 
-
-class FlaskJSON(JSONProvider):
-    """Makes `jsonify` and `request.get_json` use this codec, and hands Flask bytes, not a str to re-encode."""
-
-    def dumps(self, obj: Any, **kwargs: Any) -> str:
-        return dumps(obj).decode()
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return json.loads(s)  # client input: exact integers (see the module docstring)
-
-    def response(self, *args: Any, **kwargs: Any) -> Response:
-        return self._app.response_class(dumps(self._prepare_response_obj(args, kwargs)), mimetype="application/json")

@@ -1,0 +1,235 @@
+"""Request bodies, read in one place: JSON into a validated pydantic model, and multipart forms
+(uploads) with a byte cap, both answering OpenAI-shaped 400/413/415.
+
+Forms go through werkzeug's parser (Flask's own): it refuses a body over the cap while reading it
+(413 before a byte of an over-declared body is read, and as soon as a chunked one passes the cap),
+caps the number of parts and the memory a text field may take, and spools file parts to temporary
+files, so an upload never sits whole in memory. Nothing goes upstream before the body is read whole.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import IO, Any, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from openai_compat.core.logs import log_event
+from openai_compat.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+
+log = logging.getLogger("openai_compat.requests")
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def error_param(loc: tuple[Any, ...]) -> str | None:
+    """Render a pydantic location the way OpenAI names params: `messages[0].content`."""
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif not parts:
+            parts.append(str(item))
+        else:
+            parts.append(f".{item}")
+    return "".join(parts) or None
+
+
+_BRANCH_LABELS = {"str", "int", "float", "bool", "list", "dict"}
+
+
+def _useful_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # Drop pydantic's union-branch labels (`str`, `list[...]`, `function-after[...]`) from the path.
+    return tuple(p for p in loc if isinstance(p, int) or ("[" not in str(p) and str(p) not in _BRANCH_LABELS))
+
+
+def _most_telling(errors: list[Any]) -> Any:
+    """For a field that is a union (`stop`: string or list), pydantic reports every branch; the
+    error of the branch the client evidently meant (not "should be a valid string") says more."""
+    first = _useful_loc(tuple(errors[0]["loc"]))
+    same_field = [e for e in errors if _useful_loc(tuple(e["loc"]))[: len(first)] == first]
+    return next((e for e in same_field if not e["type"].endswith("_type")), errors[0])
+
+
+def validation_error(exc: ValidationError) -> InvalidRequestError:
+    first = _most_telling(exc.errors(include_url=False))
+    param = error_param(_useful_loc(tuple(first["loc"])))
+    message = first["msg"]
+    if first["type"] == "missing":
+        message = f"Missing required parameter: '{param}'."
+    elif param:
+        message = f"Invalid value for '{param}': {message}"
+    code = "missing_required_parameter" if first["type"] == "missing" else "invalid_value"
+    return InvalidRequestError(message, param=param, code=code)
+
+
+def parse_model(model: type[Model], data: Any) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity are JavaScript, not JSON: refused as OpenAI's API refuses them."""
+    raise InvalidRequestError(
+        f"We could not parse the JSON body of your request ({constant} is not a JSON value). "
+        "The OpenAI API expects a JSON payload."
+    )
+
+
+def json_body() -> Any:
+    """The decoded JSON body; a clear error for the wrong media type or broken JSON."""
+    mimetype = request.mimetype
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaTypeError(
+            f"Unsupported Content-Type {mimetype!r}: send the body as application/json."
+        )
+    raw = request.get_data(cache=False)
+    limit = request.max_content_length
+    if limit is not None and len(raw) >= limit:
+        # A chunked body has no Content-Length to refuse up front; werkzeug cuts it at the limit.
+        raise PayloadTooLargeError("The request body is too large.")
+    if not raw.strip():
+        raise InvalidRequestError("The request body is empty: send a JSON object.")
+    try:
+        # The standard library, not jsonio: orjson reads integers past 64 bits as floats, and a
+        # client's numbers must reach validation exactly as sent.
+        data = json.loads(raw, parse_constant=_not_json)
+    except RecursionError:
+        raise InvalidRequestError("The JSON body is nested too deeply.") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and integers past Python's digit limit
+        raise InvalidRequestError(
+            f"We could not parse the JSON body of your request ({exc}). "
+            "The OpenAI API expects a JSON payload."
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    return data
+
+
+def ignored_fields(model: BaseModel, prefix: str = "") -> list[str]:
+    """Paths of every field in a validated request that the gateway does not honour: unknown fields,
+    and the declared ones a wire model lists in its `IGNORED` class variable (accepted because
+    clients send them, not acted on). Names only, never values."""
+    found = [f"{prefix}{name}" for name in (model.model_extra or {})]
+    ignored = getattr(model, "IGNORED", frozenset())
+    found += [f"{prefix}{name}" for name in sorted(model.model_fields_set & ignored)]
+    for name in type(model).model_fields:
+        value = getattr(model, name, None)
+        if isinstance(value, BaseModel):
+            found += ignored_fields(value, f"{prefix}{name}.")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += ignored_fields(item, f"{prefix}{name}[{index}].")
+    return found
+
+
+def note_ignored(model: BaseModel) -> None:
+    fields = ignored_fields(model)
+    if fields:
+        log_event(log, "ignored_fields", path=request.path, fields=fields[:50])
+
+
+def parse_body(model: type[Model]) -> Model:
+    parsed = parse_model(model, json_body())
+    note_ignored(parsed)
+    return parsed
+
+
+# ---- multipart forms -----------------------------------------------------------------------------
+
+
+@dataclass
+class Upload:
+    """A file part of a form: its bytes are in a (spooled) temporary file, not in memory."""
+
+    field: str
+    filename: str
+    content_type: str
+    stream: IO[bytes]
+    size: int
+
+    def read(self) -> bytes:
+        """The whole file, for the callers that need it in memory (small images)."""
+        self.stream.seek(0)
+        return self.stream.read()
+
+
+@dataclass
+class Form:
+    fields: dict[str, list[str]]
+    files: dict[str, list[Upload]]
+
+    def value(self, name: str) -> str | None:
+        """A text field, also found under `name[]` (how the SDKs send arrays)."""
+        values = self.fields.get(name) or self.fields.get(f"{name}[]")
+        return values[0] if values else None
+
+    def values(self, name: str) -> list[str]:
+        return [*self.fields.get(name, []), *self.fields.get(f"{name}[]", [])]
+
+    def file(self, name: str) -> Upload | None:
+        found = self.files.get(name) or self.files.get(f"{name}[]")
+        return found[0] if found else None
+
+    def scalars(self) -> dict[str, Any]:
+        """Text fields as a dict for a pydantic model: one value each, arrays (`name[]` or repeated)
+        as lists."""
+        out: dict[str, Any] = {}
+        for name, values in self.fields.items():
+            if name.endswith("[]"):
+                out.setdefault(name[:-2], []).extend(values)
+            elif len(values) > 1:
+                out[name] = list(values)
+            else:
+                out[name] = values[0]
+        return out
+
+
+def _size(storage: FileStorage) -> int:
+    stream = storage.stream
+    position = stream.tell()
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(position)
+    return size
+
+
+def form_body(*, max_bytes: int, max_parts: int = 64, max_field_bytes: int = 1024 * 1024) -> Form:
+    """The multipart form of this request, read under `max_bytes` in all."""
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaTypeError(
+            f"Unsupported Content-Type {request.mimetype or 'none'!r}: send the body as multipart/form-data."
+        )
+    request.max_content_length = max_bytes
+    request.max_form_parts = max_parts
+    request.max_form_memory_size = max_field_bytes
+    try:
+        fields = {name: request.form.getlist(name) for name in request.form}
+        files = {
+            name: [
+                Upload(name, storage.filename or "", storage.mimetype or "application/octet-stream",
+                       storage.stream, _size(storage))
+                for storage in request.files.getlist(name)
+            ]
+            for name in request.files
+        }
+    except RequestEntityTooLarge:
+        raise PayloadTooLargeError(
+            f"The request body is too large: at most {max_bytes} bytes, {max_parts} parts and "
+            f"{max_field_bytes} bytes per text field are accepted."
+        ) from None
+    return Form(fields, files)
+
+
+def parse_form(model: type[Model], form: Form) -> Model:
+    parsed = parse_model(model, form.scalars())
+    note_ignored(parsed)
+    return parsed

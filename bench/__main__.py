@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import report, runner
-from bench.processes import StartError, WorkerConfig
 from bench.scenarios import SCENARIOS, select
+from bench.servers import WorkerConfig
+from harness.processes import StartError
 
 RESULTS = Path(__file__).resolve().parent / "results"
 QUICK_TTFT_MS = 20.0

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.processes import ROOT
 from bench.procstat import cpu_seconds
+from harness.processes import ROOT
 
 OVERRUN_GRACE_S = 30.0
 

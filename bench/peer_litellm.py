@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.processes import ACCOUNT_ID, EMULATOR_TOKEN, Service, free_port, http_status, spawn, wait_ready
 from bench.scenarios import CHAT_MODEL
+from harness.processes import ACCOUNT_ID, EMULATOR_TOKEN, Service, free_port, http_status, spawn, wait_ready
 
 LITELLM_REQUIREMENT = "litellm[proxy]==1.108.7"
 VENV_DIR = Path(__file__).resolve().parent / ".peer-venv"

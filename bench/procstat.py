@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.processes import process_tree
+from harness.processes import process_tree
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SAMPLE_INTERVAL_S = 0.2

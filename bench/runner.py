@@ -18,19 +18,10 @@ from typing import Any
 from bench import metrics, profiling, targets
 from bench.loadclient import LoadGenerator
 from bench.peer_litellm import PeerUnavailable, start_peer
-from bench.processes import (
-    EMULATOR_TOKEN,
-    GATEWAY_KEY,
-    Service,
-    WorkerConfig,
-    emulator_account_url,
-    post_json,
-    set_emulator_pacing,
-    start_emulator,
-    start_gateway,
-)
 from bench.procstat import TreeWatch, box_ticks, box_usage
 from bench.scenarios import CHAT_MODEL, FAMILIES, Endpoints, Scenario, Targets
+from bench.servers import WorkerConfig, set_emulator_pacing, start_bench_gateway, start_paced_emulator
+from harness.processes import EMULATOR_TOKEN, GATEWAY_KEY, Service, emulator_account_url, post_json
 
 BAD_ERROR_RATE = 0.01  # above this a scenario "errors badly" and the run exits non-zero
 
@@ -182,13 +173,13 @@ def run(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
     }
     failures: list[str] = []
     with ExitStack() as stack:
-        emulator = start_emulator(opts.log_dir, opts.ttft_ms, opts.token_delay_ms)
+        emulator = start_paced_emulator(opts.log_dir, opts.ttft_ms, opts.token_delay_ms)
         stack.callback(emulator.stop)
-        gateway = start_gateway(emulator, opts.config, opts.log_dir, opts.gateway_env)
+        gateway = start_bench_gateway(emulator, opts.config, opts.log_dir, opts.gateway_env)
         stack.callback(gateway.stop)
         services = {"emulator": emulator, "gateway": gateway}
         if opts.floor:
-            floor = start_gateway(emulator, opts.config, opts.log_dir, opts.gateway_env,
+            floor = start_bench_gateway(emulator, opts.config, opts.log_dir, opts.gateway_env,
                                   wsgi_app="bench.floor_app:app", name="floor")
             stack.callback(floor.stop)
             services["floor"] = floor

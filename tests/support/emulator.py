@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
-import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,11 +19,11 @@ from typing import Any
 
 import requests
 
-from tests.support.processes import ROOT, free_port, run_service
+from harness import processes
+from harness.processes import ROOT
 
-DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
-DEFAULT_TOKEN = "emulator-token"
-START_TIMEOUT = 10.0
+DEFAULT_ACCOUNT_ID = processes.ACCOUNT_ID
+DEFAULT_TOKEN = processes.EMULATOR_TOKEN
 
 
 @dataclass
@@ -100,12 +101,20 @@ def shared_dir() -> Path | None:
 
 
 @contextmanager
+def running(start: Any, prefix: str) -> Iterator[processes.Service]:
+    """A harness service started with a fresh log folder, stopped and cleaned up on exit."""
+    log_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    try:
+        service = start(log_dir)
+        try:
+            yield service
+        finally:
+            service.stop()
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+@contextmanager
 def start_emulator(*cli_args: str, token: str = DEFAULT_TOKEN) -> Iterator[EmulatorHandle]:
-    port = free_port()
-    command = [sys.executable, "-m", "workers_ai_emulator", "--port", str(port), "--token", token, *cli_args]
-    url = f"http://127.0.0.1:{port}"
-    with run_service(command, name="emulator", health_url=f"{url}/__emulator/health", timeout=START_TIMEOUT) as (
-        process,
-        log,
-    ):
-        yield EmulatorHandle(url=url, token=token, process=process, log_path=log)
+    with running(lambda log_dir: processes.start_emulator(log_dir, *cli_args, token=token), "emulator") as service:
+        yield EmulatorHandle(url=service.url, token=token, process=service.process, log_path=service.log_path)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.emulator import EmulatorHandle
-from tests.support.processes import free_port, run_service
+from harness import processes
+from tests.support.emulator import EmulatorHandle, running
 
 API_KEY = "sk-test-gateway-key-0001"
 
@@ -37,29 +35,18 @@ class GatewayHandle:
 
 
 def gateway_env(emulator: EmulatorHandle, port: int, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "CLOUDFLARE_", "MODEL_ALIASES"))}
-    env.update(
-        CLOUDFLARE_ACCOUNT_ID=emulator.account_id,
-        CLOUDFLARE_API_TOKEN=emulator.token,
-        WORKERS_AI_BASE_URL=emulator.base_url,
-        GATEWAY_API_KEYS=f"{API_KEY},sk-second-key",
-        PORT=str(port),
-        HOST="127.0.0.1",
-        WEB_CONCURRENCY="1",
-        GUNICORN_THREADS="32",
-        UPSTREAM_BACKOFF_SECONDS="0.05",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(overrides)
-    return env
+    defaults = {
+        "GATEWAY_API_KEYS": f"{API_KEY},sk-second-key",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "32",
+        "UPSTREAM_BACKOFF_SECONDS": "0.05",
+    }
+    return processes.gateway_env(emulator.url, port, **{**defaults, **overrides})
 
 
 @contextmanager
 def start_gateway(emulator: EmulatorHandle, **overrides: str) -> Iterator[GatewayHandle]:
     """The gateway exactly as the Procfile starts it, with the emulator as its upstream."""
-    port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"]
-    url = f"http://127.0.0.1:{port}"
-    env = gateway_env(emulator, port, **overrides)
-    with run_service(command, name="gateway", health_url=f"{url}/health", env=env) as (process, log):
-        yield GatewayHandle(url, API_KEY, log, process)
+    env = gateway_env(emulator, processes.free_port(), **overrides)
+    with running(lambda log_dir: processes.start_gateway(env, log_dir), "gateway") as service:
+        yield GatewayHandle(service.url, API_KEY, service.log_path, service.process)

@@ -1,4 +1,4 @@
-"""Start, watch and stop the servers under test: the emulator and the gateway (the peer: see peer_litellm).
+"""Start, watch and stop the servers under test: the emulator, the gateway, and the servers they use.
 
 Everything binds to 127.0.0.1 on a free port and is stopped through the ``Popen`` handle we got
 when starting it, never by name, so a developer's own gateway or emulator is never touched.
@@ -125,10 +125,11 @@ def wait_ready(service: Service, ready: Callable[[], bool], timeout: float) -> S
     raise StartError(f"{service.name} was not ready within {timeout:.0f} s:\n{service.log_tail()}")
 
 
-def start_emulator(log_dir: Path, ttft_ms: float, token_delay_ms: float) -> Service:
+def start_emulator(log_dir: Path, *cli_args: str, token: str = EMULATOR_TOKEN) -> Service:
+    """``python -m workers_ai_emulator`` on a free port; extra command-line flags as given."""
     port = free_port()
     argv = [sys.executable, "-m", "workers_ai_emulator", "--host", "127.0.0.1", "--port", str(port),
-            "--ttft-ms", str(ttft_ms), "--token-delay-ms", str(token_delay_ms), "--max-body-mb", "64"]
+            "--token", token, *cli_args]
     process, log_path = spawn("emulator", argv, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_dir)
     service = Service("emulator", f"http://127.0.0.1:{port}", process, log_path)
     return wait_ready(service, lambda: http_status(f"{service.url}/__emulator/health") == 200, 15)
@@ -138,69 +139,41 @@ def emulator_account_url(emulator: Service) -> str:
     return f"{emulator.url}/client/v4/accounts/{ACCOUNT_ID}/ai"
 
 
-def set_emulator_pacing(emulator: Service, **fields: float | int) -> None:
-    """Pacing goes through the control API because the gateway does not forward x-emulator-* headers."""
-    status, body = post_json(f"{emulator.url}/__emulator/faults", fields, timeout=5)
-    if status != 200:
-        raise RuntimeError(f"emulator refused pacing {fields}: {body[:200]!r}")
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """The gunicorn knobs the gateway reads from its environment."""
-
-    worker_class: str = "gevent"
-    workers: int = 2
-    threads: int = 64
-    worker_connections: int = 1000
-    pool_size: int | None = None
-
-    def label(self) -> str:
-        if self.worker_class == "gevent":
-            return f"gevent {self.workers}w x {self.worker_connections}conn, pool {self.pool_size or 'default'}"
-        return f"gthread {self.workers}w x {self.threads}t, pool {self.pool_size or 'default'}"
-
-
-def gateway_env(emulator: Service, port: int, config: WorkerConfig, extra: dict[str, str]) -> dict[str, str]:
+def gateway_env(emulator_url: str, port: int, **overrides: str) -> dict[str, str]:
+    """The gateway's environment with the emulator as upstream: this process's environment minus
+    anything that would configure the gateway differently, plus `overrides`."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GATEWAY_", "CLOUDFLARE_", "GUNICORN_", "UPSTREAM_", "MODEL_ALIASES"))}
+           if not k.startswith(("GATEWAY_", "CLOUDFLARE_", "GUNICORN_", "UPSTREAM_", "MODEL_ALIASES", "STORAGE_",
+                                "R2_", "REDIS_", "IMAGE_", "URL_SIGNING_", "PUBLIC_BASE_URL"))}
     env.update(
         CLOUDFLARE_ACCOUNT_ID=ACCOUNT_ID,
         CLOUDFLARE_API_TOKEN=EMULATOR_TOKEN,
-        WORKERS_AI_BASE_URL=f"{emulator.url}/client/v4",
+        WORKERS_AI_BASE_URL=f"{emulator_url}/client/v4",
         GATEWAY_API_KEYS=GATEWAY_KEY,
         PORT=str(port),
         HOST="127.0.0.1",
-        WEB_CONCURRENCY=str(config.workers),
-        GUNICORN_WORKER_CLASS=config.worker_class,
-        GUNICORN_THREADS=str(config.threads),
-        GUNICORN_WORKER_CONNECTIONS=str(config.worker_connections),
         PYTHONUNBUFFERED="1",
     )
-    if config.pool_size is not None:
-        env["UPSTREAM_POOL_SIZE"] = str(config.pool_size)
-    env.update(extra)
+    env.update(overrides)
     return env
 
 
 def start_gateway(
-    emulator: Service, config: WorkerConfig, log_dir: Path, extra_env: dict[str, str],
-    *, wsgi_app: str = "app:app", name: str = "gateway",
+    env: dict[str, str], log_dir: Path, *, wsgi_app: str = "app:app", name: str = "gateway", timeout: float = 30
 ) -> Service:
-    """Exactly the Procfile's command line: ``gunicorn -c gunicorn.conf.py app:app``.
+    """Exactly the Procfile's command line: ``gunicorn -c gunicorn.conf.py app:app``, on ``env["PORT"]``.
 
-    With ``wsgi_app="bench.floor_app:app"`` the same command and environment start the floor side.
+    With ``wsgi_app="bench.floor_app:app"`` the same command and environment start the bench's floor.
     """
-    port = free_port()
-    env = gateway_env(emulator, port, config, extra_env)
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     argv = [gunicorn, "-c", "gunicorn.conf.py", wsgi_app]
     process, log_path = spawn(name, argv, env, log_dir)
-    service = Service(name, f"http://127.0.0.1:{port}", process, log_path)
-    wait_ready(service, lambda: http_status(f"{service.url}/health") == 200, 30)
+    service = Service(name, f"http://127.0.0.1:{env['PORT']}", process, log_path)
+    wait_ready(service, lambda: http_status(f"{service.url}/health") == 200, timeout)
     # /health answering means one worker is up; wait until all of them are.
+    workers = int(env.get("WEB_CONCURRENCY", "1"))
     deadline = time.monotonic() + 15
-    while len(children(process.pid)) < config.workers and time.monotonic() < deadline:
+    while len(children(process.pid)) < workers and time.monotonic() < deadline:
         time.sleep(0.1)
     return service
 

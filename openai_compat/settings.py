@@ -57,45 +57,111 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cloudflare_account_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
-    cloudflare_api_token: SecretStr
-    workers_ai_base_url: str = CLOUDFLARE_API_BASE
-    cloudflare_ai_gateway_id: str | None = None
-    cloudflare_ai_gateway_base_url: str = "https://gateway.ai.cloudflare.com/v1"
-    cloudflare_ai_gateway_token: SecretStr | None = None
+    cloudflare_account_id: str = Field(
+        min_length=1, pattern=r"^[A-Za-z0-9_-]+$", description="Workers AI account id"
+    )
+    cloudflare_api_token: SecretStr = Field(
+        description="Cloudflare API token with Workers AI Read and Edit"
+    )
+    workers_ai_base_url: str = Field(
+        default=CLOUDFLARE_API_BASE,
+        description="Replaces the Cloudflare API base: models run at `{base}/accounts/{account}/ai/run/{model}`",
+    )
+    cloudflare_ai_gateway_id: str | None = Field(
+        default=None,
+        description="Route inference through Cloudflare AI Gateway: "
+        "`{CLOUDFLARE_AI_GATEWAY_BASE_URL}/{account}/{gateway}/workers-ai/{model}` "
+        "(the model list still comes from `WORKERS_AI_BASE_URL`)",
+    )
+    cloudflare_ai_gateway_base_url: str = Field(
+        default="https://gateway.ai.cloudflare.com/v1", description="AI Gateway base URL"
+    )
+    cloudflare_ai_gateway_token: SecretStr | None = Field(
+        default=None, description="Sent as `cf-aig-authorization` for authenticated AI Gateways"
+    )
 
-    gateway_api_keys: list[SecretStr] = Field(default_factory=list)
-    allow_unauthenticated: bool = False
-    cors_allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+    gateway_api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Comma-separated client keys, accepted as `Authorization: Bearer <key>` (required unless "
+        "`ALLOW_UNAUTHENTICATED`)",
+    )
+    allow_unauthenticated: bool = Field(
+        default=False, description="Must be `true` to run without `GATEWAY_API_KEYS` (logs a warning)"
+    )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=lambda: ["*"], description="Comma-separated origins allowed to call from a browser"
+    )
 
-    model_aliases: dict[str, str] = Field(default_factory=dict)
-    models_cache_ttl_seconds: float = Field(default=300.0, ge=0)
+    model_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="`name=@cf/model,...` or a JSON object, merged over `[model_aliases]` in `settings.toml`",
+    )
+    models_cache_ttl_seconds: float = Field(
+        default=300.0, ge=0, description="How long the Workers AI model catalogue is cached"
+    )
 
-    upstream_connect_timeout_seconds: float = Field(default=5.0, gt=0)
-    upstream_read_timeout_seconds: float = Field(default=120.0, gt=0)
-    upstream_max_retries: int = Field(default=2, ge=0, le=10)
-    upstream_backoff_seconds: float = Field(default=0.25, ge=0)
-    upstream_max_retry_wait_seconds: float = Field(default=10.0, ge=0)
-    upstream_pool_size: int | None = Field(default=None, ge=1)
-    """Kept-alive connections to Workers AI per worker; by default one per concurrent request."""
+    upstream_connect_timeout_seconds: float = Field(default=5.0, gt=0, description="Connect timeout to Workers AI")
+    upstream_read_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Read timeout to Workers AI (a read timeout is a 504)"
+    )
+    upstream_max_retries: int = Field(
+        default=2, ge=0, le=10,
+        description="Retries on connection errors, 429, 502, 503, 504, before any byte reached the client",
+    )
+    upstream_backoff_seconds: float = Field(
+        default=0.25, ge=0, description="Backoff base between retries (exponential, jittered)"
+    )
+    upstream_max_retry_wait_seconds: float = Field(
+        default=10.0, ge=0,
+        description="A `Retry-After` longer than this is passed to the client instead of waited for",
+    )
+    upstream_pool_size: int | None = Field(
+        default=None, ge=1,
+        description="Kept-alive connections to Workers AI per worker (default: one per concurrent request)",
+    )
 
-    max_request_bytes: int = Field(default=26_214_400, ge=1024)
-    sse_heartbeat_seconds: float = Field(default=15.0, ge=0)
-    default_max_tokens: int = Field(default=4096, ge=1)
-    embeddings_max_concurrency: int = Field(default=4, ge=1, le=32)
-    image_max_bytes: int = Field(default=10_485_760, ge=1024)
-    image_fetch_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_request_bytes: int = Field(default=26_214_400, ge=1024, description="Larger JSON bodies get 413")
+    sse_heartbeat_seconds: float = Field(
+        default=15.0, ge=0,
+        description="SSE comment (`: ping`) sent whenever the upstream is silent that long, so PaaS routers "
+        "do not cut slow first tokens (`0` disables)",
+    )
+    default_max_tokens: int = Field(
+        default=4096, ge=1,
+        description="Output limit when the client sends none (Workers AI's own default of 256 truncates answers)",
+    )
+    embeddings_max_concurrency: int = Field(
+        default=4, ge=1, le=32,
+        description="Upstream calls one embeddings request may have in flight (inputs go in batches of the "
+        "model's limit)",
+    )
+    image_max_bytes: int = Field(
+        default=10_485_760, ge=1024, description="Largest image a client may send by URL or data URL"
+    )
+    image_fetch_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time limit for fetching one image from a URL"
+    )
 
-    port: int = Field(default=8000, ge=1, le=65535)
-    host: str = "0.0.0.0"
-    web_concurrency: int = Field(default=2, ge=1)
-    gunicorn_worker_class: Literal["gevent", "gthread"] = "gevent"
-    gunicorn_threads: int = Field(default=64, ge=1)
-    gunicorn_worker_connections: int = Field(default=1000, ge=1)
-    gunicorn_timeout: int = Field(default=120, ge=1)
-    gunicorn_graceful_timeout: int = Field(default=25, ge=1)
-    gunicorn_keepalive: int = Field(default=95, ge=1)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    port: int = Field(default=8000, ge=1, le=65535, description="Where gunicorn listens (PaaS hosts set `PORT`)")
+    host: str = Field(default="0.0.0.0", description="Interface gunicorn binds")
+    web_concurrency: int = Field(default=2, ge=1, description="gunicorn worker processes")
+    gunicorn_worker_class: Literal["gevent", "gthread"] = Field(
+        default="gevent", description="`gevent` (see Performance) or `gthread`"
+    )
+    gunicorn_threads: int = Field(default=64, ge=1, description="Threads per worker under `gthread`")
+    gunicorn_worker_connections: int = Field(
+        default=1000, ge=1, description="Concurrent requests per worker under `gevent`"
+    )
+    gunicorn_timeout: int = Field(default=120, ge=1, description="gunicorn's worker timeout")
+    gunicorn_graceful_timeout: int = Field(default=25, ge=1, description="gunicorn's shutdown grace")
+    gunicorn_keepalive: int = Field(
+        default=95, ge=1, description="Keep-alive seconds (longer than the routers' idle keep-alive)"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO",
+        description="One JSON line per request on stdout: request id, method, path, status, duration, model, "
+        "usage, upstream time; never prompts, outputs or keys",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -126,7 +126,7 @@ def test_no_import_cycles() -> None:
         stack.append(node)
         for target in sorted(GRAPH[node]):
             if state.get(target) == 1:
-                cycle = stack[stack.index(target):] + [target]
+                cycle = [*stack[stack.index(target):], target]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if target not in state:
                 visit(target)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from openai_compat.core.metering import Usage
-from openai_compat.textgen.output import Generation, combine_usage, usage_body
+from openai_compat.textgen.output import Generation, chat_tool_call, combine_usage, usage_body
 from openai_compat.textgen.stream import Piece, ReasoningPiece, TextPiece
 
 
@@ -21,10 +21,7 @@ def message_body(generation: Generation) -> dict[str, Any]:
         "refusal": None,
     }
     if generation.tool_calls:
-        message["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in generation.tool_calls
-        ]
+        message["tool_calls"] = [chat_tool_call(c.id, c.name, c.arguments) for c in generation.tool_calls]
     if generation.reasoning:
         message["reasoning_content"] = generation.reasoning
     return message

@@ -25,6 +25,11 @@ def call_id(upstream_id: Any = None) -> str:
     return f"call_{secrets.token_hex(12)}"
 
 
+def chat_tool_call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
+    """A tool call in Chat Completions' shape, which OpenAI-style Workers AI models also take."""
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
 def usage_body(usage: Usage) -> dict[str, int]:
     """Chat's and Completions' `usage` object."""
     return {

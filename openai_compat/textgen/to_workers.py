@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from openai_compat.textgen.output import chat_tool_call
 from openai_compat.textgen.profiles import Dialect, TextModelProfile
 from openai_compat.textgen.request import FunctionSpec, ImagePart, Sampling, TextRequest, Turn
 
@@ -82,10 +83,7 @@ def _openai_message(turn: Turn) -> dict[str, Any]:
     else:
         body["content"] = None if turn.content_is_null else turn.text
     if turn.tool_calls:
-        body["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in turn.tool_calls
-        ]
+        body["tool_calls"] = [chat_tool_call(c.id, c.name, c.arguments) for c in turn.tool_calls]
     if turn.tool_call_id:
         body["tool_call_id"] = turn.tool_call_id
     if turn.name:

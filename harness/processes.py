@@ -201,3 +201,29 @@ def process_tree(pid: int) -> list[int]:
         frontier = [child for parent in frontier for child in children(parent)]
         tree.extend(frontier)
     return tree
+
+
+MOTO_ACCESS_KEY = "moto-access-key"
+MOTO_SECRET_KEY = "moto-secret-key"
+
+
+def start_moto(log_dir: Path, *, require_auth: bool = False, port: int | None = None) -> Service:
+    """moto's S3 server on loopback: the R2 stand-in (S3 over HTTP, path-style, any credentials
+    unless `require_auth`, when only IAM-created keys pass, as a real bucket's would)."""
+    port = port or free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+    if require_auth:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+    argv = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)]
+    process, log_path = spawn(f"moto-{port}", argv, env, log_dir)
+    service = Service("moto", f"http://127.0.0.1:{port}", process, log_path)
+    return wait_ready(service, lambda: http_status(f"{service.url}/moto-api/") == 200, 30)
+
+
+def create_bucket(moto: Service, bucket: str) -> None:
+    """A bucket on a moto server, through boto3 as the gateway talks to it."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1",
+                          aws_access_key_id=MOTO_ACCESS_KEY, aws_secret_access_key=MOTO_SECRET_KEY)
+    client.create_bucket(Bucket=bucket)

@@ -14,13 +14,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from openai_compat.core.model_names import is_workers_ai_name
 
 DEFAULT_SETTINGS_FILE = Path(__file__).resolve().parent.parent / "settings.toml"
 CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
-SECRET_FIELDS = ("cloudflare_api_token", "gateway_api_keys", "cloudflare_ai_gateway_token")
+SECRET_FIELDS = (
+    "cloudflare_api_token",
+    "gateway_api_keys",
+    "cloudflare_ai_gateway_token",
+    "r2_access_key_id",
+    "r2_secret_access_key",
+)
 
 
 class SettingsError(Exception):
@@ -142,6 +148,26 @@ class Settings(BaseModel):
         default=10.0, gt=0, description="Time limit for fetching one image from a URL"
     )
 
+    storage_backend: Literal["local", "r2"] = Field(
+        default="local",
+        description="Where generated images and stored Responses live: `local` (a directory) or `r2` (Cloudflare R2)",
+    )
+    storage_dir: str = Field(
+        default=".data/storage",
+        description="The `local` backend's directory (shared by every worker on the machine)",
+    )
+    r2_endpoint_url: str | None = Field(
+        default=None,
+        description="R2's S3 endpoint (default `https://<CLOUDFLARE_ACCOUNT_ID>.r2.cloudflarestorage.com`)",
+    )
+    r2_bucket: str | None = Field(default=None, description="The R2 bucket (the operator creates it)")
+    r2_access_key_id: SecretStr | None = Field(default=None, description="R2 API token's access key id")
+    r2_secret_access_key: SecretStr | None = Field(default=None, description="R2 API token's secret access key")
+    r2_region: str = Field(default="auto", description="Region name sent to R2")
+    storage_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Connect and read timeout for each call to the store"
+    )
+
     port: int = Field(default=8000, ge=1, le=65535, description="Where gunicorn listens (PaaS hosts set `PORT`)")
     host: str = Field(default="0.0.0.0", description="Interface gunicorn binds")
     web_concurrency: int = Field(default=2, ge=1, description="gunicorn worker processes")
@@ -184,9 +210,11 @@ class Settings(BaseModel):
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
 
-    @field_validator("workers_ai_base_url", "cloudflare_ai_gateway_base_url")
+    @field_validator("workers_ai_base_url", "cloudflare_ai_gateway_base_url", "r2_endpoint_url")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
@@ -198,6 +226,18 @@ class Settings(BaseModel):
             if not is_workers_ai_name(target):
                 raise ValueError(f"alias {name!r} must point at an @cf/ or @hf/ model, not {target!r}")
         return value
+
+    @property
+    def r2_endpoint(self) -> str:
+        return self.r2_endpoint_url or f"https://{self.cloudflare_account_id}.r2.cloudflarestorage.com"
+
+    @model_validator(mode="after")
+    def _r2_complete(self) -> Settings:
+        if self.storage_backend == "r2":
+            for name in ("r2_bucket", "r2_access_key_id", "r2_secret_access_key"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name.upper()} is required when STORAGE_BACKEND is r2")
+        return self
 
     @property
     def api_keys(self) -> tuple[bytes, ...]:
@@ -242,14 +282,17 @@ def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = 
     except (ValueError, json.JSONDecodeError) as exc:
         raise SettingsError(f"configuration error: MODEL_ALIASES is invalid: {exc}") from None
     values["model_aliases"] = aliases
-    for key in ("cloudflare_ai_gateway_id", "cloudflare_ai_gateway_token"):
+    for key in ("cloudflare_ai_gateway_id", "cloudflare_ai_gateway_token", "r2_endpoint_url", "r2_bucket",
+                "r2_access_key_id", "r2_secret_access_key"):
         if values.get(key) == "":
             values[key] = None
     try:
         settings = Settings.model_validate(values)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "settings"
+        if not error["loc"]:  # a rule across settings: its message names them
+            raise SettingsError(f"configuration error: {str(error['msg']).removeprefix('Value error, ')}") from None
+        field = str(error["loc"][0])
         problem = "is required" if error["type"] == "missing" else f"is invalid: {error['msg']}"
         where = "in the environment" if field in SECRET_FIELDS else f"in the environment or {path.name}"
         raise SettingsError(f"configuration error: {_env_name(field)} {problem} (set it {where})") from None

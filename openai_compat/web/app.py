@@ -14,7 +14,8 @@ from openai_compat.core.metering import Meter
 from openai_compat.embeddings.routes import bp as embeddings_bp
 from openai_compat.models.routes import bp as models_bp
 from openai_compat.net.fetcher import GuardedFetcher
-from openai_compat.settings import Settings, load_settings
+from openai_compat.settings import Settings, SettingsError, load_settings
+from openai_compat.storage import ObjectStore, StorageError, open_store
 from openai_compat.upstream import WorkersAIClient
 from openai_compat.web import health
 from openai_compat.web.auth import init_auth
@@ -29,6 +30,17 @@ log = logging.getLogger("openai_compat")
 FAMILIES: tuple[Blueprint, ...] = (models_bp, chat_bp, completions_bp, embeddings_bp)
 
 
+def open_checked_store(settings: Settings) -> ObjectStore:
+    """The configured store, refused at start-up (one line) when it cannot be used: a missing bucket
+    or bad credentials found now, not as a 502 on the first image."""
+    store = open_store(settings)
+    try:
+        store.check()
+    except StorageError as exc:
+        raise SettingsError(f"storage error: {exc.message}") from None
+    return store
+
+
 def build_services(settings: Settings) -> Services:
     upstream = WorkersAIClient(settings)
     return Services(
@@ -39,6 +51,7 @@ def build_services(settings: Settings) -> Services:
             max_bytes=settings.image_max_bytes, timeout_seconds=settings.image_fetch_timeout_seconds
         ),
         meter=Meter([log_usage]),
+        storage=open_checked_store(settings),
     )
 
 

@@ -92,8 +92,10 @@ def json_body() -> Any:
         )
     raw = request.get_data(cache=False)
     limit = request.max_content_length
-    if limit is not None and len(raw) >= limit:
-        # A chunked body has no Content-Length to refuse up front; werkzeug cuts it at the limit.
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # A chunked body has no Content-Length to refuse up front: werkzeug cuts it at the limit, so
+        # one that reaches the limit cannot be told from one cut there. (A declared length over the
+        # limit was refused by werkzeug before reading.)
         raise PayloadTooLargeError("The request body is too large.")
     if not raw.strip():
         raise InvalidRequestError("The request body is empty: send a JSON object.")
@@ -180,17 +182,16 @@ class Form:
         return found[0] if found else None
 
     def scalars(self) -> dict[str, Any]:
-        """Text fields as a dict for a pydantic model: one value each, arrays (`name[]` or repeated)
-        as lists."""
-        out: dict[str, Any] = {}
-        for name, values in self.fields.items():
-            if name.endswith("[]"):
-                out.setdefault(name[:-2], []).extend(values)
-            elif len(values) > 1:
-                out[name] = list(values)
-            else:
-                out[name] = values[0]
-        return out
+        """Text fields as a dict for a pydantic model: one value each; a field sent as `name[]` or more
+        than once is a list of every value, in the order sent."""
+        values: dict[str, list[str]] = {}
+        listed: set[str] = set()
+        for name, sent in self.fields.items():
+            base = name.removesuffix("[]")
+            values.setdefault(base, []).extend(sent)
+            if name != base:
+                listed.add(base)
+        return {name: (got if name in listed or len(got) > 1 else got[0]) for name, got in values.items()}
 
 
 def _size(storage: FileStorage) -> int:
@@ -208,9 +209,13 @@ def form_body(*, max_bytes: int, max_parts: int = 64, max_field_bytes: int = 102
         raise UnsupportedMediaTypeError(
             f"Unsupported Content-Type {request.mimetype or 'none'!r}: send the body as multipart/form-data."
         )
-    request.max_content_length = max_bytes
+    # werkzeug's chunked reader refuses a body that reaches its limit (it cannot tell it from one cut
+    # there), so a chunked body gets one byte of room to be treated like a declared one.
+    request.max_content_length = max_bytes if request.content_length is not None else max_bytes + 1
     request.max_form_parts = max_parts
-    request.max_form_memory_size = max_field_bytes
+    # werkzeug measures this against each 64 KiB read of the body, file parts included: below that a
+    # file upload would be refused as an oversized field.
+    request.max_form_memory_size = max(max_field_bytes, 128 * 1024)
     try:
         fields = {name: request.form.getlist(name) for name in request.form}
         files = {

@@ -16,6 +16,7 @@ from openai_compat.core.model_names import ResolvedModel, Task, resolve_model
 from openai_compat.errors import InvalidRequestError
 from openai_compat.net.fetcher import GuardedFetcher
 from openai_compat.settings import Settings
+from openai_compat.storage import ObjectStore
 from openai_compat.upstream import UpstreamReply, WorkersAIClient
 
 EXTENSION_KEY = "openai_compat"
@@ -28,6 +29,7 @@ class Services:
     catalogue: ModelCatalogue
     fetcher: GuardedFetcher
     meter: Meter
+    storage: ObjectStore
 
 
 def services() -> Services:

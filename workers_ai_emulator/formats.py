@@ -9,12 +9,15 @@ plan feeds all of them so the dialects cannot disagree about content.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from .textgen import Plan
+
+REASONING_TEXT = "The user wants a reply; answer briefly."
 
 
 def hex_id(length: int = 24) -> str:
@@ -99,15 +102,19 @@ def responses_object(plan: Plan, ident: Identity) -> dict[str, Any]:
             "id": "msg_" + hex_id(),
             "status": "completed",
             "role": "assistant",
-            "content": [{"type": "output_text", "text": plan.text, "annotations": []}],
+            "content": [{"type": "output_text", "text": json.dumps(plan.json_value) if plan.is_json else plan.text,
+                         "annotations": []}],
         }]
+    # gpt-oss reasons before it answers; the reasoning item comes first, as the real model's does.
+    reasoning = {"type": "reasoning", "id": "rs_" + hex_id(), "summary": [],
+                 "content": [{"type": "reasoning_text", "text": REASONING_TEXT}]}
     return {
         "id": "resp_" + hex_id(),
         "object": "response",
         "created_at": ident.created,
         "model": ident.model,
         "status": "completed" if plan.finish_reason != "length" else "incomplete",
-        "output": output,
+        "output": [reasoning, *output],
         "usage": {
             "input_tokens": plan.prompt_tokens,
             "output_tokens": plan.completion_tokens,

@@ -142,7 +142,7 @@ def read_conversation(body: dict[str, Any], vision: str | None) -> Conversation:
     elif isinstance(body.get("input"), str):
         messages = [{"role": "user", "content": body["input"]}]
     elif isinstance(body.get("input"), list):
-        messages = [m for m in body["input"] if isinstance(m, dict)]
+        messages = [_responses_item(m) for m in body["input"] if isinstance(m, dict)]
     else:
         messages = []
     texts = [content_text(m.get("content")) for m in messages]
@@ -162,6 +162,18 @@ def read_conversation(body: dict[str, Any], vision: str | None) -> Conversation:
         last_text=texts[-1] if texts else "",
         image_bytes=image_bytes,
     )
+
+
+def _responses_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A Responses input item as the chat message it stands for: tool results speak as `tool`."""
+    kind = item.get("type", "message")
+    if kind == "function_call_output":
+        return {"role": "tool", "content": item.get("output", "")}
+    if kind == "function_call":
+        return {"role": "assistant", "content": ""}
+    if kind == "reasoning":
+        return {"role": "assistant", "content": ""}
+    return item
 
 
 def reply_text(conv: Conversation) -> str:
@@ -336,7 +348,14 @@ def make_plan(
         )
         return plan
     reply = reply_text(conv)
-    plan.is_json, plan.json_value = json_mode_value(body.get("response_format"), reply, wrapped_json)
+    response_format = body.get("response_format")
+    text_options = body.get("text")
+    if response_format is None and isinstance(text_options, dict) and isinstance(text_options.get("format"), dict):
+        # Responses input: `text.format` is `{type, name, schema}`, the schema flat beside the type.
+        fmt = text_options["format"]
+        response_format = {"type": fmt.get("type"), "json_schema": fmt.get("schema")}
+        wrapped_json = False
+    plan.is_json, plan.json_value = json_mode_value(response_format, reply, wrapped_json)
     if plan.is_json:
         tokens = tokenize(json.dumps(plan.json_value))
     elif forced_tokens is not None:

@@ -127,9 +127,36 @@ def _openai(result: dict[str, Any]) -> Generation:
     return Generation(_text(message.get("content")), calls, finish, read_usage(result.get("usage")), reasoning)
 
 
+def _responses(result: dict[str, Any]) -> Generation:
+    """gpt-oss answering Responses input: `output` items (reasoning, message, function_call)."""
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls: list[ToolCall] = []
+    for item in result.get("output") or []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind == "message":
+            text += [str(p.get("text", "")) for p in item.get("content") or [] if isinstance(p, dict)
+                     and p.get("type") == "output_text"]
+        elif kind == "reasoning":
+            parts = [*(item.get("content") or []), *(item.get("summary") or [])]
+            reasoning += [str(p.get("text", "")) for p in parts if isinstance(p, dict) and p.get("text")]
+        elif kind == "function_call" and item.get("name"):
+            arguments = arguments_json(item.get("arguments"))
+            calls.append(ToolCall(call_id(item.get("call_id")), str(item["name"]), arguments))
+    usage = result.get("usage")
+    read = read_usage({"prompt_tokens": usage.get("input_tokens"), "completion_tokens": usage.get("output_tokens")}
+                      if isinstance(usage, dict) else None)
+    finish = "length" if result.get("status") == "incomplete" else ("tool_calls" if calls else "stop")
+    return Generation("".join(text) if text or not calls else None, calls, finish, read, "\n".join(reasoning) or None)
+
+
 def generation_from_result(result: Any, *, max_tokens: int | None) -> Generation:
     if isinstance(result, dict) and "choices" in result:
         return _openai(result)
+    if isinstance(result, dict) and isinstance(result.get("output"), list):
+        return _responses(result)
     if isinstance(result, dict):
         return _classic(result, max_tokens)
     raise UpstreamError("Workers AI answered in a shape the gateway does not recognise.")

@@ -4,8 +4,8 @@ Workers AI text models come in two input dialects: the classic schema (string me
 `tool_calls` with object arguments, no `stop`) and the 2026 OpenAI-compatible schema. Vision
 models take images either as a top-level byte array or as data-URI content parts. A model not
 listed here is treated as classic and text-only, which is the safe reading of an unknown model.
-(gpt-oss takes the classic input schema but answers in OpenAI's shapes; replies are read by their
-shape, so only the input dialect is recorded here.)
+(gpt-oss takes the classic input schema, and Responses input as well, but answers in OpenAI's shapes;
+replies are read by their shape, so only the input forms are recorded here.)
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ class TextModelProfile:
     dialect: Dialect = "classic"
     vision: VisionInput = None
     max_images: int = 0
+    responses_input: bool = False
+    """The model also takes OpenAI Responses input (`input` items) on /ai/run: gpt-oss."""
 
     @property
     def native_stop(self) -> bool:
@@ -42,6 +44,7 @@ _PROFILES: dict[str, TextModelProfile] = {
     "@cf/mistralai/mistral-small-3.1": TextModelProfile(vision="parts", max_images=5),
     "@cf/google/gemma-3": TextModelProfile(vision="parts", max_images=5),
     "@cf/google/gemma-4": TextModelProfile(dialect="openai", vision="parts", max_images=5),
+    "@cf/openai/gpt-oss": TextModelProfile(responses_input=True),
     "@cf/zai-org/glm": OPENAI,
     "@cf/moonshotai/kimi": TextModelProfile(dialect="openai", vision="parts", max_images=5),
     "@cf/qwen/qwen3-30b-a3b": OPENAI,

@@ -213,8 +213,62 @@ def _classic_input(request: TextRequest, profile: TextModelProfile, out: dict[st
     return out
 
 
-def workers_input(request: TextRequest, profile: TextModelProfile) -> dict[str, Any]:
+def _responses_item(turn: Turn) -> list[dict[str, Any]]:
+    if turn.role == "tool":
+        return [{"type": "function_call_output", "call_id": turn.tool_call_id or "", "output": turn.text}]
+    items: list[dict[str, Any]] = []
+    if turn.role != "assistant":
+        parts = [
+            {"type": "input_image", "image_url": p.image.data_uri(), "detail": "auto"}
+            if isinstance(p, ImagePart) else {"type": "input_text", "text": p.text}
+            for p in turn.parts
+        ]
+        items.append({"role": turn.role, "content": parts if turn.images else turn.text})
+        return items
+    if turn.text:
+        items.append({"role": "assistant", "content": turn.text})
+    items += [{"type": "function_call", "call_id": c.id, "name": c.name, "arguments": c.arguments}
+              for c in turn.tool_calls]
+    return items
+
+
+def _responses_input(request: TextRequest, out: dict[str, Any]) -> dict[str, Any]:
+    """Responses-style input, which gpt-oss takes natively (and answers with output items)."""
+    out.pop("seed", None)  # not part of the Responses body
+    if request.prompt is not None:
+        out["input"] = request.prompt
+    else:
+        out["input"] = [item for turn in request.turns for item in _responses_item(turn)]
+    out["max_output_tokens"] = request.max_tokens
+    if request.reasoning_effort in ("low", "medium", "high"):
+        out["reasoning"] = {"effort": request.reasoning_effort}
+    offered = _offered_tools(request)
+    if offered:
+        out["tools"] = [{"type": "function", "name": t.name, "description": t.description or "",
+                         "parameters": t.parameters or {"type": "object", "properties": {}}} for t in offered]
+        if request.forced_tool is not None:
+            out["tool_choice"] = {"type": "function", "name": request.forced_tool}
+        elif request.tool_choice is not None:
+            out["tool_choice"] = request.tool_choice
+        if request.parallel_tool_calls is not None:
+            out["parallel_tool_calls"] = request.parallel_tool_calls
+    fmt = request.json_format
+    if fmt is not None:
+        spec: dict[str, Any] = {"type": fmt.kind}
+        if fmt.kind == "json_schema":
+            spec.update(name=fmt.name or "response", schema=fmt.schema or {"type": "object"})
+            if fmt.strict is not None:
+                spec["strict"] = fmt.strict
+        out["text"] = {"format": spec}
+    return out
+
+
+def workers_input(request: TextRequest, profile: TextModelProfile, *, prefer_responses: bool = False) -> dict[str, Any]:
+    """The model's input. `prefer_responses`: a Responses API request, sent as Responses input to the
+    models that take it (they never stream on /ai/run: the reply is re-streamed by the gateway)."""
     out = sampling_input(request.sampling, profile.dialect)
+    if prefer_responses and profile.responses_input:
+        return _responses_input(request, out)
     if profile.dialect == "openai":
         return _openai_input(request, out)
     return _classic_input(request, profile, out)

@@ -239,8 +239,23 @@ def test_gpt_oss_dialects(emu: EmulatorHandle) -> None:
     assert completion["choices"][0]["text"] == "Hello! You said: hello"
     responses = result(emu, OSS, {"input": "hello", "reasoning": {"effort": "low"}})
     assert responses["object"] == "response"
-    assert responses["output"][0]["content"][0]["text"] == "Hello! You said: hello"
+    reasoning, message = responses["output"]
+    assert reasoning["type"] == "reasoning" and reasoning["content"][0]["type"] == "reasoning_text"
+    assert message["content"][0]["text"] == "Hello! You said: hello"
     assert responses["usage"] == {"input_tokens": 1, "output_tokens": 4, "total_tokens": 5}
+
+
+def test_gpt_oss_responses_input_items_and_text_format(emu: EmulatorHandle) -> None:
+    tool_result = result(emu, OSS, {"input": [
+        {"role": "user", "content": [{"type": "input_text", "text": "weather?"}]},
+        {"type": "function_call", "call_id": "call_1", "name": "w", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": "sunny"},
+    ]})
+    assert tool_result["output"][-1]["content"][0]["text"] == "The tool returned: sunny"
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    structured = result(emu, OSS, {"input": "go", "text": {"format": {"type": "json_schema", "name": "c",
+                                                                      "schema": schema}}})
+    assert json.loads(structured["output"][-1]["content"][0]["text"]) == {"city": "example"}
 
 
 def test_gpt_oss_never_streams(emu: EmulatorHandle) -> None:

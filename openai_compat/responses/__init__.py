@@ -1,0 +1,1 @@
+"""`/v1/responses`: OpenAI's Responses API on Workers AI text models, stored, chained and run in the background."""

@@ -1,0 +1,182 @@
+"""Wire models of the Responses API: the create request and its input items, validated once.
+
+Items are parsed loosely by `type` so the mapping can name what it cannot serve (`tools[0].type`,
+`input[2].type`) instead of pydantic listing every alternative of a large union.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from openai_compat.textgen.sampling import Lenient
+
+MAX_METADATA_KEYS = 16
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 512
+
+
+class ContentPart(Lenient):
+    """`input_text`, `input_image`, `output_text`, `refusal`, `input_file`, `input_audio`..."""
+
+    type: str
+    text: str | None = None
+    image_url: str | None = None
+    file_id: str | None = None
+    detail: str | None = None
+    refusal: str | None = None
+
+
+class InputItem(Lenient):
+    """One item of `input`: a message (`type` omitted or `message`), a `function_call`, a
+    `function_call_output`, a `reasoning` item passed back, or an item type the gateway names in a 400."""
+
+    type: str = "message"
+    id: str | None = None
+    role: Literal["user", "assistant", "system", "developer"] | None = None
+    content: str | list[ContentPart] | None = None
+    status: str | None = None
+    # function_call
+    call_id: str | None = None
+    name: str | None = None
+    arguments: str | None = None
+    # function_call_output
+    output: str | list[ContentPart] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> InputItem:
+        if self.type == "message":
+            if self.role is None:
+                raise ValueError("message items need a role")
+            if self.content is None:
+                raise ValueError("message items need content")
+        elif self.type == "function_call":
+            if not self.call_id or not self.name or self.arguments is None:
+                raise ValueError("function_call items need call_id, name and arguments")
+        elif self.type == "function_call_output" and (not self.call_id or self.output is None):
+            raise ValueError("function_call_output items need call_id and output")
+        return self
+
+
+class FunctionTool(Lenient):
+    type: str
+    name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class NamedFunction(Lenient):
+    type: Literal["function"]
+    name: str
+
+
+ToolChoice = Literal["none", "auto", "required"] | NamedFunction
+
+
+class TextFormat(Lenient):
+    type: Literal["text", "json_object", "json_schema"]
+    name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    description: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> TextFormat:
+        if self.type == "json_schema" and (self.name is None or self.schema_ is None):
+            raise ValueError("text.format of type json_schema needs a name and a schema")
+        return self
+
+
+class TextOptions(Lenient):
+    IGNORED = frozenset({"verbosity"})
+
+    format: TextFormat | None = None
+    verbosity: str | None = None
+
+
+class ReasoningOptions(Lenient):
+    IGNORED = frozenset({"summary", "generate_summary"})
+
+    effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    summary: str | None = None
+    generate_summary: str | None = None
+
+
+class StreamOptions(Lenient):
+    IGNORED = frozenset({"include_obfuscation"})
+
+    include_obfuscation: bool | None = None
+
+
+class CreateResponseRequest(Lenient):
+    IGNORED = frozenset({"user", "service_tier", "truncation", "include", "prompt_cache_key", "safety_identifier",
+                         "max_tool_calls", "top_logprobs", "stream_options"})
+
+    model: str = Field(min_length=1)
+    input: str | list[InputItem] = Field(union_mode="left_to_right")
+    instructions: str | None = None
+    tools: list[FunctionTool] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    text: TextOptions | None = None
+    max_output_tokens: Annotated[int, Field(strict=True, ge=16)] | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    store: bool | None = True
+    background: bool | None = False
+    previous_response_id: str | None = None
+    metadata: dict[str, str] | None = None
+    user: str | None = None
+    reasoning: ReasoningOptions | None = None
+    service_tier: str | None = None
+    truncation: str | None = None
+    include: list[str] | None = None
+    prompt_cache_key: str | None = None
+    safety_identifier: str | None = None
+    max_tool_calls: int | None = None
+    top_logprobs: int | None = None
+    conversation: Any = None
+    prompt: Any = None
+    # Workers AI extras, passed through.
+    seed: int | None = None
+    top_k: int | None = Field(default=None, ge=1, le=50)
+    repetition_penalty: float | None = Field(default=None, ge=0, le=2)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        if len(value) > MAX_METADATA_KEYS:
+            raise ValueError(f"metadata holds at most {MAX_METADATA_KEYS} keys")
+        for key, item in value.items():
+            if len(key) > MAX_METADATA_KEY:
+                raise ValueError(f"metadata keys are at most {MAX_METADATA_KEY} characters")
+            if len(item) > MAX_METADATA_VALUE:
+                raise ValueError(f"metadata values are at most {MAX_METADATA_VALUE} characters")
+        return value
+
+    @field_validator("input")
+    @classmethod
+    def _input_not_empty(cls, value: str | list[InputItem]) -> str | list[InputItem]:
+        if isinstance(value, list) and not value:
+            raise ValueError("input must not be an empty list")
+        return value
+
+
+class InputItemsQuery(Lenient):
+    after: str | None = None
+    before: str | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    order: Literal["asc", "desc"] = "desc"
+
+
+class RetrieveQuery(Lenient):
+    stream: bool = False
+    starting_after: int | None = Field(default=None, ge=-1)

@@ -168,6 +168,11 @@ class Settings(BaseModel):
         default=10.0, gt=0, description="Connect and read timeout for each call to the store"
     )
 
+    responses_lease_seconds: float = Field(
+        default=30.0, gt=0,
+        description="A background response whose worker stops renewing its lease for this long is reported `failed`",
+    )
+
     port: int = Field(default=8000, ge=1, le=65535, description="Where gunicorn listens (PaaS hosts set `PORT`)")
     host: str = Field(default="0.0.0.0", description="Interface gunicorn binds")
     web_concurrency: int = Field(default=2, ge=1, description="gunicorn worker processes")

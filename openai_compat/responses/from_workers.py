@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openai_compat.core.metering import Usage
+from openai_compat.errors import InvalidRequestError
 from openai_compat.responses.protocol import CreateResponseRequest, NamedFunction
 from openai_compat.responses.to_workers import new_id
 from openai_compat.textgen.output import Generation
@@ -247,3 +248,34 @@ def error_event(writer: EventWriter, code: str | None, message: str, error_type:
 
 def is_terminal(response: dict[str, Any]) -> bool:
     return response.get("status") in TERMINAL
+
+
+def closing_events(response: dict[str, Any], sequence: int) -> list[dict[str, Any]]:
+    """The end of a stream whose run stored its outcome but not its last events: the terminal event
+    (with `error` first for a failure)."""
+    writer = EventWriter(response, sequence)
+    if response["status"] != "failed":
+        return [writer.lifecycle(f"response.{response['status']}")]
+    error = response.get("error") or {"code": "server_error", "message": "The response failed."}
+    return [error_event(writer, error["code"], error["message"], "server_error"), writer.lifecycle("response.failed")]
+
+
+def items_page(items: list[dict[str, Any]], *, after: str | None, before: str | None, limit: int,
+               order: str) -> dict[str, Any]:
+    """One page of `input_items`, by cursor, as OpenAI lists them (newest first unless `asc`)."""
+    ordered = list(items if order == "asc" else reversed(items))
+    ids = [item["id"] for item in ordered]
+    for cursor, name in ((after, "after"), (before, "before")):
+        if cursor is not None and cursor not in ids:
+            raise InvalidRequestError(f"No input item with id '{cursor}' in this response.", param=name)
+    start = ids.index(after) + 1 if after is not None else 0
+    end = ids.index(before) if before is not None else len(ordered)
+    window = ordered[start:end]
+    page = window[:limit]
+    return {
+        "object": "list",
+        "data": page,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+        "has_more": len(window) > limit,
+    }

@@ -42,8 +42,6 @@ from openai_compat.web.services import ModelTarget, Services, open_model
 log = logging.getLogger("openai_compat.responses")
 FLUSH_SECONDS = 0.25
 """How often a background run writes its new events (and checks for a cancel) while it generates."""
-FOLLOW_POLL_SECONDS = 0.25
-TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 
 
 def not_found(response_id: str) -> NotFoundError:
@@ -60,7 +58,10 @@ class Run:
     stored: bool
     reply: UpstreamReply
     options: GenerationOptions
+    lease_seconds: float = LEASE_SECONDS
     writer: out.EventWriter = field(init=False)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    _saving: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.writer = out.EventWriter(self.record.response)
@@ -90,6 +91,8 @@ class Run:
         try:
             yield from self.generate()
         except APIError as exc:
+            if self.cancelled.is_set():
+                return  # the cancel closed the reply: not a failure
             yield from self.fail(exc.code, exc.message, exc.error_type)
         except Exception:
             log.exception("response failed")
@@ -104,8 +107,14 @@ class Run:
         yield self.writer.lifecycle("response.failed")
 
     def save(self, *, terminal: bool) -> None:
-        if self.stored:
-            self.record.lease_until = None if terminal else time.time() + LEASE_SECONDS
+        """Store the record: a terminal one once; a running one with its lease renewed, unless the run
+        has already ended (the lease keeper and the run itself both save)."""
+        if not self.stored:
+            return
+        with self._saving:
+            if not terminal and out.is_terminal(self.response):
+                return
+            self.record.lease_until = None if terminal else time.time() + self.lease_seconds
             self.store.save(self.record)
 
 
@@ -166,15 +175,13 @@ def create_response(req: CreateResponseRequest, svc: Services) -> Response:
 
 class _Batcher:
     """Collects a background run's events: hands each to a local follower at once, and writes them to
-    the store in batches (renewing the lease and reading the cancel flag each time), so followers on
-    any instance can read them."""
+    the store in batches, so followers on any instance can read them."""
 
     def __init__(self, run: Run, local: queue.Queue[dict[str, Any] | None] | None) -> None:
         self.run = run
         self.local = local
         self.pending: list[dict[str, Any]] = []
         self.flushed_at = time.monotonic()
-        self.cancelled = False
 
     def add(self, event: dict[str, Any]) -> None:
         self.pending.append(event)
@@ -184,41 +191,61 @@ class _Batcher:
             self.flush()
 
     def flush(self) -> None:
-        response_id = self.run.response["id"]
-        self.run.store.append_events(response_id, self.pending)
+        self.run.store.append_events(self.run.response["id"], self.pending)
         self.pending = []
         self.flushed_at = time.monotonic()
-        if not out.is_terminal(self.run.response):
-            self.run.save(terminal=False)
-            self.cancelled = self.run.store.cancel_requested(response_id)
 
 
-def _run_in_background(run: Run, request_payload: dict[str, Any], local: queue.Queue[dict[str, Any] | None] | None,
-                       ) -> None:
+def _keep_lease(run: Run, done: threading.Event) -> None:
+    """While the run lasts (the wait for a slow first token included), renew its lease and look for a
+    cancel request, which closes the upstream reply at once."""
+    while not done.wait(min(1.0, run.lease_seconds / 3)):
+        try:
+            run.save(terminal=False)
+            if run.store.cancel_requested(run.response["id"]):
+                run.cancelled.set()
+                run.reply.close()
+                return
+        except APIError as exc:
+            log_event(log, "background_lease_failed", level=logging.WARNING, error=exc.code)
+
+
+def _cancel(run: Run) -> None:
+    run.response["status"] = "cancelled"
+    run.response["output"] = run.writer.output
+    run.save(terminal=True)
+
+
+def _run_in_background(run: Run, payload: dict[str, Any], local: queue.Queue[dict[str, Any] | None] | None) -> None:
     batcher = _Batcher(run, local)
+    done = threading.Event()
+    keeper = threading.Thread(target=_keep_lease, args=(run, done), name="response-lease", daemon=True)
+    keeper.start()
     try:
         batcher.add(run.writer.lifecycle("response.created"))
         try:
-            replies = open_replies(run.target, [request_payload])
+            replies = open_replies(run.target, [payload])
         except APIError as exc:
-            run.reply = UpstreamReply("", 0.0)
             for event in run.fail(exc.code, exc.message, exc.error_type):
                 batcher.add(event)
             return
         run.reply = replies[0]
+        if run.cancelled.is_set():  # cancelled while the model was being reached
+            run.reply.close()
+            _cancel(run)
+            return
         run.response["status"] = "in_progress"
         batcher.add(run.writer.lifecycle("response.in_progress"))
         for event in run.events():
+            if run.cancelled.is_set():
+                break
             batcher.add(event)
-            if batcher.cancelled:
-                run.reply.close()
-                run.response["status"] = "cancelled"
-                run.response["output"] = run.writer.output
-                run.save(terminal=True)
-                return
+        if run.cancelled.is_set():
+            _cancel(run)
     except Exception:
         log.exception("background response failed")
     finally:
+        done.set()
         try:
             batcher.flush()
         except APIError as exc:
@@ -231,9 +258,9 @@ def _start_background(svc: Services, target: ModelTarget, store: ResponseStore, 
                       profile: Any, streamed: bool, headers: dict[str, str]) -> Response:
     """Store the queued response, start the run on its own greenlet (thread), and answer at once: with
     the queued response, or with a stream of the run's events as they happen."""
-    record.lease_until = time.time() + LEASE_SECONDS
-    store.save(record)  # the id exists (and can be polled) before anyone is told it
-    run = Run(target, store, record, True, UpstreamReply("", 0.0), generation_options(request, profile))
+    run = Run(target, store, record, True, UpstreamReply("", 0.0), generation_options(request, profile),
+              lease_seconds=svc.settings.responses_lease_seconds)
+    run.save(terminal=False)  # the id exists (and can be polled) before anyone is told it
     local: queue.Queue[dict[str, Any] | None] | None = queue.Queue() if streamed else None
     payload = workers_input(request, profile, prefer_responses=True)
     context = contextvars.copy_context()
@@ -271,41 +298,9 @@ def retrieve_response(svc: Services, response_id: str, *, stream: bool, starting
     if not record.response.get("background"):
         raise InvalidRequestError("Only background responses can be streamed after they were created.",
                                   param="stream")
-    events = _follow(store, response_id, -1 if starting_after is None else starting_after)
+    events = store.follow(response_id, -1 if starting_after is None else starting_after)
     return sse_response((named_event(e["type"], e) for e in events),
                         heartbeat_seconds=svc.settings.sse_heartbeat_seconds, on_close=lambda: None)
-
-
-def _follow(store: ResponseStore, response_id: str, after: int) -> Iterator[dict[str, Any]]:
-    """A background response's stored events after `after`, then the new ones as its run writes them,
-    until its terminal event; a run whose worker died ends with `error` and `response.failed`."""
-    seen: set[str] = set()
-    settle_until: float | None = None
-    while True:
-        for event in store.events_after(response_id, after, seen):
-            after = event["sequence_number"]
-            yield event
-            if event["type"] in TERMINAL_EVENTS:
-                return
-        record = store.load(response_id)
-        if record is None:
-            return  # deleted meanwhile
-        current = record.current()
-        if out.is_terminal(current):
-            if current["status"] == "cancelled":
-                return
-            # The run stores its record before its last batch of events: give that batch a moment.
-            settle_until = settle_until or time.monotonic() + 2.0
-            if time.monotonic() > settle_until:
-                writer = out.EventWriter(current, after + 1)
-                error = current.get("error") or {"code": "server_error", "message": "The response failed."}
-                if current["status"] == "failed":
-                    yield out.error_event(writer, error["code"], error["message"], "server_error")
-                    yield writer.lifecycle("response.failed")
-                else:
-                    yield writer.lifecycle(f"response.{current['status']}")
-                return
-        time.sleep(FOLLOW_POLL_SECONDS)
 
 
 def cancel_response(svc: Services, response_id: str) -> Response:
@@ -336,19 +331,4 @@ def delete_response(svc: Services, response_id: str) -> Response:
 def list_input_items(svc: Services, response_id: str, *, after: str | None, before: str | None, limit: int,
                      order: str) -> Response:
     record = _load(ResponseStore(svc.storage), response_id)
-    items = list(record.input_items if order == "asc" else reversed(record.input_items))
-    ids = [item["id"] for item in items]
-    for cursor, name in ((after, "after"), (before, "before")):
-        if cursor is not None and cursor not in ids:
-            raise InvalidRequestError(f"No input item with id '{cursor}' in this response.", param=name)
-    start = ids.index(after) + 1 if after is not None else 0
-    end = ids.index(before) if before is not None else len(items)
-    window = items[start:end]
-    page = window[:limit]
-    return jsonify({
-        "object": "list",
-        "data": page,
-        "first_id": page[0]["id"] if page else None,
-        "last_id": page[-1]["id"] if page else None,
-        "has_more": len(window) > limit,
-    })
+    return jsonify(out.items_page(record.input_items, after=after, before=before, limit=limit, order=order))

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai_compat.responses.from_workers import failed, is_terminal
+from openai_compat.responses.from_workers import closing_events, failed, is_terminal
 from openai_compat.storage import ObjectNotFound, ObjectStore
 
 LEASE_SECONDS = 30.0
+FOLLOW_POLL_SECONDS = 0.25
+TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 _ID = re.compile(r"^resp_[0-9a-f]{32}$")
 LOST_WORKER = "The gateway worker running this background response stopped before it finished; create it again."
 
@@ -114,3 +117,28 @@ class ResponseStore:
 
     def cancel_requested(self, response_id: str) -> bool:
         return self._storage.head(_cancel_key(response_id)) is not None
+
+    def follow(self, response_id: str, after: int) -> Iterator[dict[str, Any]]:
+        """A background response's stored events after `after`, then the new ones as its run writes
+        them, until its terminal event; a run whose worker died ends with `error` and `response.failed`."""
+        seen: set[str] = set()
+        settle_until: float | None = None
+        while True:
+            for event in self.events_after(response_id, after, seen):
+                after = event["sequence_number"]
+                yield event
+                if event["type"] in TERMINAL_EVENTS:
+                    return
+            record = self.load(response_id)
+            if record is None:
+                return  # deleted meanwhile
+            current = record.current()
+            if is_terminal(current):
+                if current["status"] == "cancelled":
+                    return
+                # The run stores its record before its last batch of events: give that batch a moment.
+                settle_until = settle_until or time.monotonic() + 2.0
+                if time.monotonic() > settle_until:
+                    yield from closing_events(current, after + 1)
+                    return
+            time.sleep(FOLLOW_POLL_SECONDS)

@@ -37,7 +37,8 @@ def usage_body(usage: Usage | None) -> dict[str, Any] | None:
 def response_object(
     req: CreateResponseRequest, response_id: str, created_at: int, *, status: str, previous_response_id: str | None
 ) -> dict[str, Any]:
-    """The `response` object before anything is generated; fields echo the request as OpenAI's do."""
+    """The `response` object before anything is generated; fields echo the request as OpenAI's do.
+    `usage` is left out until it is known (the spec does not allow it to be null)."""
     fmt = req.text.format if req.text is not None else None
     choice = req.tool_choice
     body: dict[str, Any] = {
@@ -71,7 +72,6 @@ def response_object(
         "top_logprobs": 0,
         "top_p": req.top_p if req.top_p is not None else 1.0,
         "truncation": "disabled",
-        "usage": None,
         "metadata": req.metadata or {},
     }
     if req.user is not None:
@@ -83,7 +83,8 @@ def finished(response: dict[str, Any], output: list[dict[str, Any]], generation_
     """Fill in the response once generation is over (in place)."""
     finish_reason, usage = generation_end
     response["output"] = output
-    response["usage"] = usage_body(usage)
+    if usage is not None:
+        response["usage"] = usage_body(usage)
     response["completed_at"] = int(time.time())
     if finish_reason == "length":
         response["status"] = "incomplete"

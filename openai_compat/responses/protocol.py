@@ -41,8 +41,8 @@ class InputItem(Lenient):
     call_id: str | None = None
     name: str | None = None
     arguments: str | None = None
-    # function_call_output
-    output: str | list[ContentPart] | None = None
+    # function_call_output (other item types carry other shapes here: the mapping names their type)
+    output: Any = None
 
     @model_validator(mode="after")
     def _shape(self) -> InputItem:
@@ -54,8 +54,11 @@ class InputItem(Lenient):
         elif self.type == "function_call":
             if not self.call_id or not self.name or self.arguments is None:
                 raise ValueError("function_call items need call_id, name and arguments")
-        elif self.type == "function_call_output" and (not self.call_id or self.output is None):
-            raise ValueError("function_call_output items need call_id and output")
+        elif self.type == "function_call_output":
+            if not self.call_id or not isinstance(self.output, str | list):
+                raise ValueError("function_call_output items need a call_id and an output (a string or parts)")
+            if isinstance(self.output, list):
+                self.output = [ContentPart.model_validate(part) for part in self.output]
         return self
 
 

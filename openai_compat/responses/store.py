@@ -42,7 +42,7 @@ class Record:
     response: dict[str, Any]
     input_items: list[dict[str, Any]] = field(default_factory=list)
     context: list[dict[str, Any]] = field(default_factory=list)
-    """The conversation items up to this response's input; its output is appended when it finishes."""
+    """The conversation items before this response's input (what `previous_response_id` brought)."""
     lease_until: float | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -50,8 +50,8 @@ class Record:
                 "lease_until": self.lease_until}
 
     def conversation(self) -> list[dict[str, Any]]:
-        """What a response chained onto this one continues: the context and this response's output."""
-        return [*self.context, *self.response.get("output", [])]
+        """What a response chained onto this one continues: the context, this response's input, its output."""
+        return [*self.context, *self.input_items, *self.response.get("output", [])]
 
     def current(self, now: float | None = None) -> dict[str, Any]:
         """The response as a reader should see it: a run whose lease ran out has failed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class GatewayHandle:
 
 def gateway_env(emulator: EmulatorHandle, port: int, **overrides: str) -> dict[str, str]:
     defaults = {
+        "STORAGE_DIR": tempfile.mkdtemp(prefix="gateway-storage-"),
         "GATEWAY_API_KEYS": f"{API_KEY},sk-second-key",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "32",

@@ -39,3 +39,31 @@ def spec_problems(schema: str, payload: Any) -> list[str] | None:
 def assert_valid(schema: str, payload: Any) -> None:
     problems = spec_problems(schema, payload)
     assert not problems, f"{schema} violations: {problems}"
+
+
+@cache
+def _event_schemas(union: str) -> dict[str, str]:
+    """Event type -> the schema of that one event, from a union like `ResponseStreamEvent`."""
+    shared = shared_dir()
+    if validator() is None or shared is None:
+        return {}
+    import yaml
+
+    schemas = yaml.safe_load((shared / "specs" / "openai-openapi.yaml").read_text())["components"]["schemas"]
+    found: dict[str, str] = {}
+    for option in schemas[union].get("anyOf") or schemas[union].get("oneOf") or []:
+        name = option["$ref"].rsplit("/", 1)[-1]
+        kinds = schemas[name].get("properties", {}).get("type", {}).get("enum") or []
+        for kind in kinds:
+            found[kind] = name
+    return found
+
+
+def assert_valid_event(union: str, event: dict[str, Any]) -> None:
+    """Validate one streamed event against the schema of its own `type`, so a violation is named
+    precisely (the union's own error only says that no alternative fits)."""
+    schemas = _event_schemas(union)
+    if not schemas:
+        return
+    assert event.get("type") in schemas, f"{event.get('type')!r} is not an event of {union}"
+    assert_valid(schemas[event["type"]], event)

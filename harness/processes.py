@@ -69,6 +69,8 @@ class Service:
     process: subprocess.Popen[bytes]
     log_path: Path
     extra: dict[str, str] = field(default_factory=dict)
+    grace: float = 10.0
+    """Seconds `stop` waits after SIGTERM before it kills."""
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -79,7 +81,7 @@ class Service:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self, grace: float = 10.0) -> None:
+    def stop(self, grace: float | None = None) -> None:
         """SIGTERM (gunicorn and uvicorn shut their workers down on it), then SIGKILL.
 
         Workers still alive once their master is gone (uvicorn's can linger) are killed by the
@@ -90,7 +92,7 @@ class Service:
         descendants = process_tree(self.process.pid)[1:]
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout=grace)
+            self.process.wait(timeout=self.grace if grace is None else grace)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
@@ -216,7 +218,8 @@ def start_moto(log_dir: Path, *, require_auth: bool = False, port: int | None = 
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
     argv = [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)]
     process, log_path = spawn(f"moto-{port}", argv, env, log_dir)
-    service = Service("moto", f"http://127.0.0.1:{port}", process, log_path)
+    # A test double with no state worth a graceful stop: its threaded server takes seconds to wind down.
+    service = Service("moto", f"http://127.0.0.1:{port}", process, log_path, grace=1.0)
     return wait_ready(service, lambda: http_status(f"{service.url}/moto-api/") == 200, 30)
 
 

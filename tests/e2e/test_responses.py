@@ -205,7 +205,7 @@ def test_retrieve_delete_and_input_items_with_pagination(gateway: GatewayHandle)
     every = [item.content[0].text for item in client.responses.input_items.list(created.id, limit=2)]
     assert every == [f"message {i}" for i in (4, 3, 2, 1, 0)]
     ascending = client.responses.input_items.list(created.id, order="asc", limit=100)
-    assert [item.content[0].text for item in ascending.data][0] == "message 0"
+    assert [item.content[0].text for item in ascending.data] == [f"message {i}" for i in range(5)]
     raw = requests.get(f"{gateway.base_url}/responses/{created.id}/input_items?limit=2",
                        headers={"Authorization": f"Bearer {gateway.api_key}"}, timeout=5).json()
     assert_valid("ResponseItemList", raw)

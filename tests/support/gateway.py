@@ -6,8 +6,9 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness import processes
 from tests.support.emulator import EmulatorHandle, running
@@ -21,6 +22,7 @@ class GatewayHandle:
     api_key: str
     log_path: Path
     process: subprocess.Popen[bytes]
+    clients: list[Any] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -32,7 +34,15 @@ class GatewayHandle:
     def client(self, **kwargs: object):
         import openai
 
-        return openai.OpenAI(base_url=self.base_url, api_key=self.api_key, **kwargs)
+        client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key, **kwargs)
+        self.clients.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        """Idle keep-alive connections would make gunicorn wait out its shutdown grace."""
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
 
 
 def gateway_env(emulator: EmulatorHandle, port: int, **overrides: str) -> dict[str, str]:
@@ -42,6 +52,8 @@ def gateway_env(emulator: EmulatorHandle, port: int, **overrides: str) -> dict[s
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "32",
         "UPSTREAM_BACKOFF_SECONDS": "0.05",
+        # A test's SDK client keeps its connections open; stopping should not wait out the default grace.
+        "GUNICORN_GRACEFUL_TIMEOUT": "3",
     }
     return processes.gateway_env(emulator.url, port, **{**defaults, **overrides})
 
@@ -51,4 +63,8 @@ def start_gateway(emulator: EmulatorHandle, **overrides: str) -> Iterator[Gatewa
     """The gateway exactly as the Procfile starts it, with the emulator as its upstream."""
     env = gateway_env(emulator, processes.free_port(), **overrides)
     with running(lambda log_dir: processes.start_gateway(env, log_dir), "gateway") as service:
-        yield GatewayHandle(service.url, API_KEY, service.log_path, service.process)
+        handle = GatewayHandle(service.url, API_KEY, service.log_path, service.process)
+        try:
+            yield handle
+        finally:
+            handle.close_clients()

@@ -31,7 +31,7 @@ class Call:
     headers: dict[str, str]
     body: bytes
     sse: bool = False
-    dialect: str = "native"  # "native" ({"response": ...} events) or "openai" (chat.completion.chunk)
+    dialect: str = "native"  # "native" ({"response": ...}), "openai" (chat.completion.chunk), "responses" (named)
     method: str = "POST"
 
     @classmethod
@@ -92,6 +92,8 @@ def is_token_event(payload: bytes, dialect: str) -> bool:
         return False
     if dialect == "native":
         return bool(event.get("response"))
+    if dialect == "responses":
+        return event.get("type") == "response.output_text.delta" and bool(event.get("delta"))
     choices = event.get("choices") or []
     return bool(choices and isinstance(choices[0], dict) and (choices[0].get("delta") or {}).get("content"))
 
@@ -109,8 +111,8 @@ async def read_sse(response: aiohttp.ClientResponse, call: Call, outcome: Outcom
                 if not line.startswith(b"data:"):
                     continue  # comments (": ping" heartbeats) and named-event lines
                 payload = line[5:].strip()
-                if payload == b"[DONE]":
-                    done = True
+                if payload == b"[DONE]" or (call.dialect == "responses" and b'"response.completed"' in payload):
+                    done = True  # the Responses API ends with its completed event, not [DONE]
                 elif is_token_event(payload, call.dialect):
                     outcome.tokens += 1
                     if last_token is None:

@@ -119,6 +119,20 @@ def chat_targets(s: Scenario, ep: Endpoints) -> Targets:
     return Targets([baseline], [gateway], peer, expect_tokens=s.tokens if s.stream else None, floor=floor)
 
 
+def responses_targets(s: Scenario, ep: Endpoints) -> Targets:
+    """The Responses API against the same native call a direct client would make; `store` is on, as
+    OpenAI's default, so the gateway's cost includes writing every response to its store."""
+    text = prompt_text(s.prompt_bytes)
+    native = {"messages": [{"role": "user", "content": text}], "stream": s.stream, "max_tokens": MAX_TOKENS}
+    body = {"model": CHAT_MODEL, "input": text, "stream": s.stream, "max_output_tokens": MAX_TOKENS,
+            **dict(s.extra_body)}
+    baseline = {"url": f"{ep.emulator_ai}/run/{CHAT_MODEL}", "headers": ep.emulator_headers,
+                "body": _json(native), "dialect": "native", "sse": s.stream}
+    gateway = {"url": f"{ep.gateway}/v1/responses", "headers": ep.gateway_headers, "body": _json(body),
+               "dialect": "responses", "sse": s.stream}
+    return Targets([baseline], [gateway], None, expect_tokens=s.tokens if s.stream else None)
+
+
 def embedding_texts(count: int) -> list[str]:
     return [f"Benchmark passage {i}: the gateway embeds this sentence about item {i * 7 % 97}." for i in range(count)]
 
@@ -137,6 +151,7 @@ def embeddings_targets(s: Scenario, ep: Endpoints) -> Targets:
 FAMILIES: dict[str, Callable[[Scenario, Endpoints], Targets]] = {
     "chat": chat_targets,
     "embeddings": embeddings_targets,
+    "responses": responses_targets,
 }
 
 NON_STREAM_CHECKS = ("cpu_per_request", "memory_flat")
@@ -167,6 +182,11 @@ SCENARIOS: list[Scenario] = [
     Scenario("embeddings_1000_b64", "embeddings", concurrency=2, max_requests=16, max_seconds=10, inputs=1000,
              ttft_factor=0.25, extra_body=(("encoding_format", "base64"),), checks=("memory_flat",),
              note="what the OpenAI SDKs send by default: base64 vectors"),
+    Scenario("responses_c16", "responses", concurrency=16, max_requests=640, max_seconds=10,
+             checks=("throughput_95", "latency_added", *NON_STREAM_CHECKS),
+             note="Responses API, stored (the default): one store write per response"),
+    Scenario("responses_stream_c64", "responses", concurrency=64, max_requests=320, max_seconds=12, stream=True,
+             tokens=50, checks=STREAM_CHECKS, note="Responses API named-event streams, stored"),
     Scenario("soak", "chat", concurrency=32, max_requests=20_000, max_seconds=40, ttft_factor=0.25,
              checks=("memory_flat", "cpu_per_request"), default=False,
              note="opt-in: 40 s of steady non-streamed load, for memory flatness"),

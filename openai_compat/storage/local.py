@@ -4,6 +4,8 @@ Layout under the root: `objects/<key>` holds the bytes, `meta/<key>.json` the co
 metadata, `tmp/` the files being written. A write goes to `tmp/` first and is renamed into place
 (metadata first, bytes last), and rename is atomic on one file system: readers in any worker or
 process see the whole old object or the whole new one. An object exists exactly when its bytes do.
+Writes are not synced to disk (see `put`): a machine crash may lose the newest objects, which is
+why production deployments use R2.
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ class LocalStore(ObjectStore):
                     for chunk in iter(lambda: data.read(CHUNK_BYTES), b""):
                         handle.write(chunk)
                         digest.update(chunk)
+                # No fsync: the rename is what makes the write all-or-nothing for readers, and a
+                # blocking fsync would stall every request of a gevent worker while the disk syncs.
                 handle.flush()
-                os.fsync(handle.fileno())
             with self._temporary() as meta:
                 written.append(Path(meta.name))
                 meta.write(json.dumps({"content_type": content_type, "metadata": dict(metadata or {}),

@@ -90,8 +90,10 @@ class UnsupportedMediaTypeError(APIError):
 
 
 class RateLimitError(APIError):
+    """Too many requests: OpenAI's 429 bodies say `type: requests` (or `tokens`), `code: rate_limit_exceeded`."""
+
     status = 429
-    error_type = "rate_limit_exceeded"
+    error_type = "requests"
     default_code = "rate_limit_exceeded"
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:

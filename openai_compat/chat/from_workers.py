@@ -11,7 +11,7 @@ from typing import Any
 
 from openai_compat.core.metering import Usage
 from openai_compat.textgen.output import Generation, chat_tool_call, combine_usage, usage_body
-from openai_compat.textgen.stream import Piece, ReasoningPiece, TextPiece
+from openai_compat.textgen.stream import Piece, ReasoningPiece, TextPiece, ToolCallPiece
 
 
 def message_body(generation: Generation) -> dict[str, Any]:
@@ -52,8 +52,11 @@ class ChunkWriter:
     def _choice(self, index: int, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         return self._chunk([{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
 
-    def role(self, index: int) -> dict[str, Any]:
-        return self._choice(index, {"role": "assistant", "content": "", "refusal": None})
+    def role(self, index: int, first: object) -> dict[str, Any]:
+        """The choice's first delta: `content` is null when the model answers with a tool call, as
+        OpenAI's is (the SDK's accumulated stream then matches the non-streamed message)."""
+        content = None if isinstance(first, ToolCallPiece) else ""
+        return self._choice(index, {"role": "assistant", "content": content, "refusal": None})
 
     def piece(self, index: int, piece: Piece) -> dict[str, Any]:
         if isinstance(piece, TextPiece):

@@ -36,7 +36,7 @@ class CompletionChunkWriter:
         choice = {"text": text, "index": index, "logprobs": None, "finish_reason": finish_reason}
         return {**self._head, "choices": [choice]}
 
-    def role(self, index: int) -> dict[str, Any] | None:
+    def role(self, index: int, first: object) -> dict[str, Any] | None:
         return self._chunk(index, self._echoes[index]) if self._echoes[index] else None
 
     def piece(self, index: int, piece: Piece) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ log = logging.getLogger("openai_compat.stream")
 
 
 class ChunkFormatter(Protocol):
-    def role(self, index: int) -> dict[str, Any] | None: ...
+    def role(self, index: int, first: Piece | ChoiceEnd) -> dict[str, Any] | None: ...
     def piece(self, index: int, piece: Piece) -> dict[str, Any] | None: ...
     def finish(self, index: int, finish_reason: str) -> dict[str, Any]: ...
     def usage(self, usage: Usage) -> dict[str, Any]: ...
@@ -48,7 +48,7 @@ def choice_events(
                 # written together with that event's chunk: one write, so the first token is not
                 # a second packet behind the role.
                 opened.add(index)
-                role = formatter.role(index)
+                role = formatter.role(index, item)
                 opening = data_event(role) if role is not None else b""
             if isinstance(item, ChoiceEnd):
                 usages[index] = item.usage

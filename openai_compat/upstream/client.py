@@ -6,6 +6,7 @@ before any byte has reached the gateway's client: a stream that has begun is nev
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import random
@@ -33,6 +34,14 @@ from openai_compat.upstream.reply import (
 )
 
 log = logging.getLogger("openai_compat.upstream")
+
+retries_allowed: contextvars.ContextVar[int | None] = contextvars.ContextVar("upstream_retries_allowed", default=None)
+"""This request's cap on retries, set by the web layer when the client retries on its own."""
+
+
+def allowed_retries() -> int:
+    cap = retries_allowed.get()
+    return 1_000 if cap is None else cap
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 NO_RETRY_CODES = frozenset({3036})  # a spent daily allocation does not come back in seconds
@@ -183,8 +192,12 @@ class WorkersAIClient:
                     raise error
                 advised = parse_retry_after(response.headers.get("Retry-After"))
                 retry_in = advised if advised is not None else self._backoff(attempt)
-            max_retries = kwargs.get("max_retries", settings.upstream_max_retries)
+            max_retries = min(kwargs.get("max_retries", settings.upstream_max_retries), allowed_retries())
             if attempt >= max_retries or retry_in > settings.upstream_max_retry_wait_seconds:
+                # A transient failure: the client may try again unless the gateway already has, so
+                # the SDK's retries never multiply the gateway's (3 x 3 calls on a lasting 429).
+                if "x-should-retry" not in error.headers:
+                    error.headers["x-should-retry"] = "false" if attempt > 0 else "true"
                 raise error
             attempt += 1
             log_event(log, "upstream_retry", level=logging.WARNING, attempt=attempt, wait_s=round(retry_in, 3),

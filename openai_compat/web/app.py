@@ -24,6 +24,7 @@ from openai_compat.web.cors import init_cors
 from openai_compat.web.error_handlers import register_error_handlers
 from openai_compat.web.json_provider import FlaskJSON
 from openai_compat.web.request_log import init_request_log, log_usage
+from openai_compat.web.retries import init_retry_policy
 from openai_compat.web.services import EXTENSION_KEY, Services
 
 log = logging.getLogger("openai_compat")
@@ -71,6 +72,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = build_services(settings)
 
     init_request_log(app)
+    init_retry_policy(app)
     init_cors(app, settings.cors_allowed_origins)
     init_auth(app, settings.api_keys, enabled=bool(settings.gateway_api_keys))
     register_error_handlers(app)

@@ -12,7 +12,7 @@ ALLOWED_HEADERS = (
     "X-Request-ID, X-Stainless-Arch, X-Stainless-Lang, X-Stainless-OS, X-Stainless-Package-Version, "
     "X-Stainless-Runtime, X-Stainless-Runtime-Version, X-Stainless-Retry-Count, X-Stainless-Timeout, "
     "X-Stainless-Read-Timeout, X-Stainless-Async, X-Stainless-Helper-Method, X-Stainless-Poll-Helper, "
-    "X-Stainless-Custom-Poll-Interval"
+    "X-Stainless-Custom-Poll-Interval, X-Gateway-Upstream-Retries"
 )
 EXPOSED_HEADERS = "x-request-id, x-workers-ai-model, retry-after, x-should-retry"
 

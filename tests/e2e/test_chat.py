@@ -379,3 +379,20 @@ def test_chat_with_an_embedding_model_is_400_naming_model(gateway: GatewayHandle
     assert caught.value.param == "model" and caught.value.code == "invalid_model"
     with pytest.raises(openai.BadRequestError):
         gateway.client().completions.create(model=model, prompt="x")
+
+
+def test_a_streamed_tool_call_accumulates_to_the_non_streamed_message(gateway: GatewayHandle) -> None:
+    """The first delta's content is null when the model calls a tool, as OpenAI's is, so the SDK's
+    accumulated stream equals the non-streamed answer."""
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}}}}]
+    client = gateway.client()
+    whole = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Paris"}],
+                                           tools=tools)
+    with client.chat.completions.stream(model="gpt-4o-mini", messages=[{"role": "user", "content": "Paris"}],
+                                        tools=tools) as stream:
+        streamed = stream.get_final_completion()
+    assert whole.choices[0].message.content is None
+    assert streamed.choices[0].message.content is None
+    assert streamed.choices[0].message.tool_calls[0].function.arguments == (
+        whole.choices[0].message.tool_calls[0].function.arguments)

@@ -200,3 +200,21 @@ def test_gunicorn_worker_log_lines_survive_the_apps_logging_setup(emulator: Emul
         log = gw.log_text()
     assert "Worker exiting" in log
     assert "Logging error" not in log
+
+
+def test_sdk_retries_do_not_multiply_the_gateways(gateway: GatewayHandle, upstream: EmulatorHandle) -> None:
+    """On a lasting 429 the gateway retries (2 retries: 3 calls) and then tells the SDK not to, so the
+    SDK's own retries do not turn 3 calls into 9; a request that says it is a client's retry gets one."""
+    upstream.set_faults(fail_status=429, fail_code=3040, retry_after="0")
+    client = gateway.client(max_retries=2)
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    assert caught.value.body["type"] == "requests" and caught.value.body["code"] == "rate_limit_exceeded"
+    assert len([r for r in upstream.requests() if "/ai/run/" in r["path"]]) == 3
+    upstream.clear_requests()
+    retried = requests.post(f"{gateway.base_url}/chat/completions", headers={
+        **auth(gateway), "x-stainless-retry-count": "1"}, json={
+        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
+    assert retried.status_code == 429 and retried.headers["x-should-retry"] == "true"
+    assert len([r for r in upstream.requests() if "/ai/run/" in r["path"]]) == 1

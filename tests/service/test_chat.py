@@ -183,7 +183,7 @@ def test_upstream_429_is_a_429_with_retry_after(gateway: Gateway) -> None:
     assert reply.status_code == 429
     assert reply.headers["Retry-After"] == "120"
     error = reply.get_json()["error"]
-    assert error["type"] == "rate_limit_exceeded" and error["code"] == "rate_limit_exceeded"
+    assert error["type"] == "requests" and error["code"] == "rate_limit_exceeded"
     assert len(gateway.runs(LLAMA)) == 1  # a wait beyond the retry budget is not waited for
 
 

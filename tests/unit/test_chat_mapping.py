@@ -241,7 +241,10 @@ def test_stream_length_and_stop_finish_reasons() -> None:
 
 def test_chunks_put_role_first_and_usage_last() -> None:
     writer = ChunkWriter("chatcmpl-1", 1, "gpt-4o-mini")
-    assert writer.role(0)["choices"][0]["delta"] == {"role": "assistant", "content": "", "refusal": None}
+    assert writer.role(0, TextPiece("hi"))["choices"][0]["delta"] == {"role": "assistant", "content": "",
+                                                                       "refusal": None}
+    tool_first = writer.role(0, ToolCallPiece(0, "call_1", "f", ""))["choices"][0]["delta"]
+    assert tool_first == {"role": "assistant", "content": None, "refusal": None}
     call = writer.piece(0, ToolCallPiece(0, "call_1", "f", ""))["choices"][0]["delta"]["tool_calls"][0]
     assert call == {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}
     more = writer.piece(0, ToolCallPiece(0, None, None, "{}"))["choices"][0]["delta"]["tool_calls"][0]

@@ -325,3 +325,24 @@ def test_a_background_run_failing_upstream_ends_failed(gateway: GatewayHandle, u
     queued = gateway.client().responses.create(model=CLASSIC, input="x", background=True)
     failed = wait_for(gateway, queued.id, ("failed",))
     assert failed.status == "failed" and failed.error is not None and failed.error.message
+
+
+PNG_URL = "data:image/png;base64," + __import__("base64").b64encode(b"\x89PNG\r\n\x1a\n" + bytes(92)).decode()
+
+
+def test_input_image_reaches_a_vision_model(gateway: GatewayHandle) -> None:
+    response = gateway.client().responses.create(model="gpt-4o", input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "what is this"}, {"type": "input_image", "image_url": PNG_URL,
+                                                          "detail": "auto"}]}])
+    assert response.output_text == "I see an image of 100 bytes."
+
+
+@pytest.mark.parametrize(("model", "url", "code"), [
+    (CLASSIC, PNG_URL, "image_not_supported"),
+    ("gpt-4o", "http://127.0.0.1/cat.png", "invalid_image_url"),
+])
+def test_images_the_gateway_cannot_send_are_400(gateway: GatewayHandle, model: str, url: str, code: str) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        gateway.client().responses.create(model=model, input=[{"role": "user", "content": [
+            {"type": "input_image", "image_url": url, "detail": "auto"}]}])
+    assert caught.value.body["code"] == code and caught.value.body["param"] == "input[0].content[0].image_url"

@@ -141,6 +141,23 @@ class Settings(BaseModel):
         description="Upstream calls one embeddings request may have in flight (inputs go in batches of the "
         "model's limit)",
     )
+    moderation_default_model: str = Field(
+        default="@cf/meta/llama-guard-3-8b",
+        description="Model for `/v1/moderations` requests that name none (a Llama Guard model, or an alias of one)",
+    )
+    moderation_max_concurrency: int = Field(
+        default=4, ge=1, le=32,
+        description="Upstream calls one moderations request may have in flight (one call per input)",
+    )
+    rerank_default_model: str = Field(
+        default="@cf/baai/bge-reranker-base",
+        description="Model for `/v1/rerank` requests that name none (a Workers AI reranker, or an alias of one)",
+    )
+    rerank_max_concurrency: int = Field(
+        default=4, ge=1, le=32,
+        description="Upstream calls one rerank request may have in flight (documents go in batches of the "
+        "model's limit)",
+    )
     image_max_bytes: int = Field(
         default=10_485_760, ge=1024, description="Largest image a client may send by URL or data URL"
     )
@@ -231,6 +248,14 @@ class Settings(BaseModel):
             if not is_workers_ai_name(target):
                 raise ValueError(f"alias {name!r} must point at an @cf/ or @hf/ model, not {target!r}")
         return value
+
+    @model_validator(mode="after")
+    def _default_models(self) -> Settings:
+        for name in ("moderation_default_model", "rerank_default_model"):
+            model = getattr(self, name)
+            if model not in self.model_aliases and not is_workers_ai_name(model):
+                raise ValueError(f"{name.upper()} must be an @cf/ model or an alias in MODEL_ALIASES, not {model!r}")
+        return self
 
     @property
     def r2_endpoint(self) -> str:

@@ -18,7 +18,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from . import embeddings, formats, streaming
+from . import embeddings, formats, llama_guard, reranker, streaming
 from .access import admit, parse_json, settings_of
 from .envelope import ApiError, bad_input, json_response, success
 from .faults import Faults
@@ -141,7 +141,20 @@ async def embedding(request: web.Request, spec: ModelSpec, body: dict[str, Any],
     return success(embeddings.native_result(spec, body))
 
 
-FAMILIES: dict[str, Handler] = {"classic": classic, "openai": openai_style, "gpt-oss": gpt_oss, "embedding": embedding}
+def json_model(result: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+    """A model that answers one JSON result computed from its (schema-valid) body."""
+
+    async def handle(request: web.Request, spec: ModelSpec, body: dict[str, Any], faults: Faults) -> web.Response:
+        await pace(faults, 0)
+        return success(result(body))
+
+    return handle
+
+
+FAMILIES: dict[str, Handler] = {
+    "classic": classic, "openai": openai_style, "gpt-oss": gpt_oss, "embedding": embedding,
+    "llama-guard": json_model(llama_guard.verdict), "reranker": json_model(reranker.ranking),
+}
 
 
 async def run_model(request: web.Request) -> web.StreamResponse:

@@ -1,8 +1,9 @@
 """The emulated models: catalogue metadata plus what drives their behaviour.
 
 A model belongs to a *family* (``classic``, ``openai``, ``gpt-oss``,
-``embedding``); the app maps each family to one handler, so adding images or
-audio later means one new family module and a few :class:`ModelSpec` rows.
+``embedding``, ``llama-guard``, ``reranker``); the app maps each family to one
+handler, so adding images or audio later means one new family module and a few
+:class:`ModelSpec` rows (``llama_guard`` and ``reranker`` keep theirs in their own modules).
 Catalogue ids, descriptions, ``created_at`` and properties are copied from
 Cloudflare's catalogue where a file exists; the two models without one
 (glm-4.7-flash, llama-3.1-8b-instruct-fast) carry stable made-up ids.
@@ -15,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import schemas
+from . import llama_guard, reranker, schemas
 
 TASKS: dict[str, dict[str, str]] = {
     "Text Generation": {
@@ -252,6 +253,10 @@ _SPECS: list[ModelSpec] = [
         max_input_tokens=8192,
     ),
 ]
+
+# Models emulated in modules of their own.
+TASKS.update(reranker.TASKS)
+_SPECS += [ModelSpec(**fields) for fields in (*llama_guard.SPECS, *reranker.SPECS)]
 
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 

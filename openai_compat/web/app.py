@@ -13,8 +13,10 @@ from openai_compat.core.logs import configure_logging, log_event
 from openai_compat.core.metering import Meter
 from openai_compat.embeddings.routes import bp as embeddings_bp
 from openai_compat.models.routes import bp as models_bp
+from openai_compat.moderations.routes import bp as moderations_bp
 from openai_compat.net.fetcher import GuardedFetcher
 from openai_compat.responses.routes import bp as responses_bp
+from openai_compat.rerank.routes import bp as rerank_bp
 from openai_compat.settings import Settings, SettingsError, load_settings
 from openai_compat.storage import ObjectStore, StorageError, open_store
 from openai_compat.upstream import WorkersAIClient
@@ -29,7 +31,9 @@ from openai_compat.web.services import EXTENSION_KEY, Services
 
 log = logging.getLogger("openai_compat")
 
-FAMILIES: tuple[Blueprint, ...] = (models_bp, chat_bp, completions_bp, embeddings_bp, responses_bp)
+FAMILIES: tuple[Blueprint, ...] = (
+    models_bp, chat_bp, completions_bp, embeddings_bp, responses_bp, moderations_bp, rerank_bp
+)
 
 
 def open_checked_store(settings: Settings) -> ObjectStore:

@@ -174,11 +174,39 @@ EMBEDDING_CORPUS: list[Any] = [
     {"instruction": 5},
 ]
 
+RERANK_CORPUS: list[Any] = [
+    {"query": "q", "contexts": [{"text": "a"}, {"text": "b"}]},
+    {"query": "q", "contexts": []},
+    {"query": "q", "contexts": [{}]},
+    {"query": "q", "contexts": [{"text": ""}]},
+    {"query": "q", "contexts": [{"text": 5}]},
+    {"query": "q", "contexts": ["a"]},
+    {"query": "q", "contexts": {"text": "a"}},
+    {"query": "", "contexts": [{"text": "a"}]},
+    {"query": 5, "contexts": [{"text": "a"}]},
+    {"query": "q"},
+    {"contexts": [{"text": "a"}]},
+    {"query": "q", "contexts": [{"text": "a"}], "top_k": 1},
+    {"query": "q", "contexts": [{"text": "a"}], "top_k": 0},
+    {"query": "q", "contexts": [{"text": "a"}], "top_k": 1.5},
+    {"query": "q", "contexts": [{"text": "a"}], "top_k": "1"},
+    {"query": "q", "contexts": [{"text": "a", "id": 3}], "extra": True},
+    {"query": "q", "contexts": [{"text": "t"}] * 250},
+    {},
+    [],
+]
+CORPORA: dict[str, list[Any]] = {"embedding": EMBEDDING_CORPUS, "reranker": RERANK_CORPUS}
+
+
+def corpus_of(model: str) -> list[Any]:
+    return CORPORA.get(MODELS[model].family, TEXT_CORPUS)
+
+
 CASES = [
     (model, index)
-    for model, spec in MODELS.items()
+    for model in MODELS
     if catalogue_file(model) is not None
-    for index in range(len(EMBEDDING_CORPUS if spec.family == "embedding" else TEXT_CORPUS))
+    for index in range(len(corpus_of(model)))
 ]
 
 
@@ -200,8 +228,7 @@ def test_every_emulated_catalogue_model_is_checked(validators: dict[str, Draft20
 def test_emulator_agrees_with_catalogue(
     emu: EmulatorHandle, validators: dict[str, Draft202012Validator], model: str, index: int
 ) -> None:
-    corpus = EMBEDDING_CORPUS if MODELS[model].family == "embedding" else TEXT_CORPUS
-    body = corpus[index]
+    body = corpus_of(model)[index]
     valid = validators[model].is_valid(body)
     response = requests.post(emu.run_url(model), data=json.dumps(body), headers=emu.headers, timeout=10)
     assert response.status_code in (200, 400), response.text

@@ -53,6 +53,8 @@ def test_model_aliases_from_the_environment_merge_over_the_file(tmp_path: Path) 
         ({**ENV, "WORKERS_AI_BASE_URL": "ftp://x"}, "WORKERS_AI_BASE_URL is invalid"),
         ({**ENV, "MODEL_ALIASES": "gpt-4o=llama"}, "MODEL_ALIASES is invalid"),
         ({**ENV, "MODEL_ALIASES": "nonsense"}, "MODEL_ALIASES is invalid"),
+        ({**ENV, "MODERATION_DEFAULT_MODEL": "omni-moderation-latest"}, "MODERATION_DEFAULT_MODEL must be"),
+        ({**ENV, "RERANK_DEFAULT_MODEL": "rerank-v3.5"}, "RERANK_DEFAULT_MODEL must be"),
     ],
 )
 def test_bad_or_missing_settings_name_the_variable(tmp_path: Path, env: dict[str, str], fragment: str) -> None:
@@ -60,6 +62,11 @@ def test_bad_or_missing_settings_name_the_variable(tmp_path: Path, env: dict[str
         load_settings(env, write(tmp_path, ""))
     assert fragment in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_default_models_may_be_aliases(tmp_path: Path) -> None:
+    env = {**ENV, "MODEL_ALIASES": "guard=@cf/meta/llama-guard-3-8b", "MODERATION_DEFAULT_MODEL": "guard"}
+    assert load_settings(env, write(tmp_path, "")).moderation_default_model == "guard"
 
 
 def test_secrets_in_the_file_are_refused(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""`/v1/moderations` on Llama Guard 3: one verdict per input, mapped to OpenAI's categories."""

@@ -15,8 +15,8 @@ from openai_compat.embeddings.routes import bp as embeddings_bp
 from openai_compat.models.routes import bp as models_bp
 from openai_compat.moderations.routes import bp as moderations_bp
 from openai_compat.net.fetcher import GuardedFetcher
-from openai_compat.responses.routes import bp as responses_bp
 from openai_compat.rerank.routes import bp as rerank_bp
+from openai_compat.responses.routes import bp as responses_bp
 from openai_compat.settings import Settings, SettingsError, load_settings
 from openai_compat.storage import ObjectStore, StorageError, open_store
 from openai_compat.upstream import WorkersAIClient

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openai_compat.core.limits import check_count
 from openai_compat.embeddings.profiles import EmbeddingModel
 from openai_compat.errors import InvalidRequestError
 
@@ -44,12 +45,7 @@ def input_texts(raw: Any) -> list[str]:
         texts = raw
     else:
         raise InvalidRequestError("'input' must be a string or a list of strings.", param="input", code="invalid_type")
-    if len(texts) > MAX_INPUTS:
-        raise InvalidRequestError(
-            f"'input' holds {len(texts)} items; at most {MAX_INPUTS} are allowed per request.",
-            param="input",
-            code="invalid_value",
-        )
+    check_count("input", len(texts), MAX_INPUTS)
     for index, text in enumerate(texts):
         if not text:
             where = "'input'" if isinstance(raw, str) else f"'input[{index}]'"

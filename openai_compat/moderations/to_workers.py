@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openai_compat.core.limits import check_count
 from openai_compat.errors import InvalidRequestError
 from openai_compat.moderations.profiles import GuardModel
 
@@ -75,12 +76,7 @@ def input_texts(raw: Any, profile: GuardModel) -> list[str]:
                 param="input",
                 code="invalid_type",
             )
-        if len(raw) > MAX_INPUTS:
-            raise InvalidRequestError(
-                f"'input' holds {len(raw)} strings; at most {MAX_INPUTS} are allowed per request.",
-                param="input",
-                code="invalid_value",
-            )
+        check_count("input", len(raw), MAX_INPUTS, "strings")
         for index, text in enumerate(raw):
             _check_length(text, f"input[{index}]", profile.max_chars)
         return list(raw)

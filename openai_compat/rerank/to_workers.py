@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openai_compat.core.limits import check_count
 from openai_compat.errors import InvalidRequestError
 
 MAX_DOCUMENTS = 1000
@@ -64,12 +65,7 @@ def document_texts(raw: Any) -> list[str]:
         )
     if not raw:
         raise InvalidRequestError("'documents' must not be an empty list.", param="documents", code="invalid_value")
-    if len(raw) > MAX_DOCUMENTS:
-        raise InvalidRequestError(
-            f"'documents' holds {len(raw)} items; at most {MAX_DOCUMENTS} are allowed per request.",
-            param="documents",
-            code="invalid_value",
-        )
+    check_count("documents", len(raw), MAX_DOCUMENTS)
     return [_document_text(item, index) for index, item in enumerate(raw)]
 
 

@@ -150,6 +150,21 @@ def _tool_choice_instruction(request: TextRequest) -> str | None:
     return None
 
 
+def _tool_fields(request: TextRequest, out: dict[str, Any], tools: list[dict[str, Any]],
+                 forced_choice: dict[str, Any]) -> None:
+    """`tools`, `tool_choice` (`forced_choice` in the dialect's own shape when a function is named)
+    and `parallel_tool_calls`, for the dialects that take them."""
+    if not tools:
+        return
+    out["tools"] = tools
+    if request.forced_tool is not None:
+        out["tool_choice"] = forced_choice
+    elif request.tool_choice is not None:
+        out["tool_choice"] = request.tool_choice
+    if request.parallel_tool_calls is not None:
+        out["parallel_tool_calls"] = request.parallel_tool_calls
+
+
 def _openai_input(request: TextRequest, out: dict[str, Any]) -> dict[str, Any]:
     if request.prompt is not None:
         out["messages"] = [{"role": "user", "content": request.prompt}]
@@ -158,15 +173,8 @@ def _openai_input(request: TextRequest, out: dict[str, Any]) -> dict[str, Any]:
     out["max_completion_tokens"] = request.max_tokens
     if request.stop is not None:
         out["stop"] = request.stop
-    tools = _tools(request, "openai")
-    if tools:
-        out["tools"] = tools
-        if request.forced_tool is not None:
-            out["tool_choice"] = {"type": "function", "function": {"name": request.forced_tool}}
-        elif request.tool_choice is not None:
-            out["tool_choice"] = request.tool_choice
-        if request.parallel_tool_calls is not None:
-            out["parallel_tool_calls"] = request.parallel_tool_calls
+    _tool_fields(request, out, _tools(request, "openai"),
+                  {"type": "function", "function": {"name": request.forced_tool}})
     fmt = request.json_format
     if fmt is not None:
         if fmt.kind == "json_schema":
@@ -242,16 +250,9 @@ def _responses_input(request: TextRequest, out: dict[str, Any]) -> dict[str, Any
     out["max_output_tokens"] = request.max_tokens
     if request.reasoning_effort in ("low", "medium", "high"):
         out["reasoning"] = {"effort": request.reasoning_effort}
-    offered = _offered_tools(request)
-    if offered:
-        out["tools"] = [{"type": "function", "name": t.name, "description": t.description or "",
-                         "parameters": t.parameters or {"type": "object", "properties": {}}} for t in offered]
-        if request.forced_tool is not None:
-            out["tool_choice"] = {"type": "function", "name": request.forced_tool}
-        elif request.tool_choice is not None:
-            out["tool_choice"] = request.tool_choice
-        if request.parallel_tool_calls is not None:
-            out["parallel_tool_calls"] = request.parallel_tool_calls
+    flat = [{"type": "function", "name": t.name, "description": t.description or "",
+             "parameters": t.parameters or {"type": "object", "properties": {}}} for t in _offered_tools(request)]
+    _tool_fields(request, out, flat, {"type": "function", "name": request.forced_tool})
     fmt = request.json_format
     if fmt is not None:
         spec: dict[str, Any] = {"type": fmt.kind}

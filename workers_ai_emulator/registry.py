@@ -253,6 +253,10 @@ _SPECS: list[ModelSpec] = [
     ),
 ]
 
+from . import images as _images  # noqa: E402  (the image models live in their own module)
+
+TASKS["Text-to-Image"] = _images.TASK
+_SPECS += [ModelSpec(**fields) for fields in _images.SPECS]
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 
 

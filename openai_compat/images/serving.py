@@ -19,7 +19,7 @@ from openai_compat.core.concurrency import run_all
 from openai_compat.core.logs import add_upstream_ms, note
 from openai_compat.core.metering import Usage
 from openai_compat.core.model_names import MODEL_HEADER
-from openai_compat.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from openai_compat.errors import InvalidRequestError, MethodNotAllowedError, NotFoundError, PermissionDeniedError
 from openai_compat.images.from_workers import MAX_IMAGE_BYTES, Picture, decode_result, finish, images_response
 from openai_compat.images.profiles import TEXT_TO_IMAGE, image_model
 from openai_compat.images.protocol import CommonFields, EditForm, GenerationRequest, VariationForm
@@ -171,6 +171,8 @@ def serve_image(path: str, expires: str | None, signature: str | None, if_none_m
                 svc: Services) -> Response:
     """A stored image at its signed link: no API key (the signature is the credential), streamed in
     chunks, never read whole into memory."""
+    if path in ("generations", "edits", "variations"):
+        raise MethodNotAllowedError(f"/v1/images/{path} takes POST.")
     key = f"{IMAGE_PREFIX}{path}"
     try:
         check_key(key)

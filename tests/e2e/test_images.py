@@ -212,6 +212,17 @@ def test_content_policy_refusal(setup: ImageSetup) -> None:
     assert caught.value.code == "content_policy_violation"
 
 
+def test_presigned_links_are_served_by_r2_itself(emulator: EmulatorHandle, moto: processes.Service) -> None:
+    bucket = f"presigned-{uuid.uuid4().hex[:10]}"
+    processes.create_bucket(moto, bucket)
+    with start_gateway(emulator, **r2_env(moto.url, bucket), IMAGE_URL_MODE="presigned") as gateway, \
+            gateway.client() as client:
+        result = client.images.generate(model="dall-e-2", prompt="a harbour", size="256x256", n=2)
+    for item in result.data:
+        assert (item.url or "").startswith(f"{moto.url}/{bucket}/images/") and "Signature=" in (item.url or "")
+        assert download(item.url or "", "image/png").size == (256, 256)
+
+
 # ---- a storage outage in the middle of a request -----------------------------------------------------
 
 

@@ -253,6 +253,7 @@ def test_retrieval_refusals_are_openai_shaped(gateway: Gateway, storage_root: Pa
     leaving = gateway.client.get("/v1/images/..%2F..%2Fsecrets.png?expires=1&signature=x")
     assert leaving.status_code == 400 and leaving.get_json()["error"]["code"] == "invalid_image_key"
     assert gateway.client.get(key.removeprefix("images/").join(("/v1/images/", ""))).status_code == 403
+    assert gateway.client.get("/v1/images/generations").status_code == 405
 
 
 def test_the_access_log_shows_no_key_or_signature(gateway: Gateway, storage_root: Path) -> None:

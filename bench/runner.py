@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import platform
+import secrets
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -20,7 +23,13 @@ from bench.loadclient import LoadGenerator
 from bench.peer_litellm import PeerUnavailable, start_peer
 from bench.procstat import TreeWatch, box_ticks, box_usage
 from bench.scenarios import CHAT_MODEL, FAMILIES, Endpoints, Scenario, Targets
-from bench.servers import WorkerConfig, set_emulator_pacing, start_bench_gateway, start_paced_emulator
+from bench.servers import (
+    WorkerConfig,
+    set_emulator_pacing,
+    start_bench_gateway,
+    start_paced_emulator,
+    start_store_server,
+)
 from harness.processes import EMULATOR_TOKEN, GATEWAY_KEY, Service, emulator_account_url, post_json
 
 BAD_ERROR_RATE = 0.01  # above this a scenario "errors badly" and the run exits non-zero
@@ -78,7 +87,30 @@ def warm_up(server: Service, emulator: Service) -> None:
 
 
 def probe(call: dict[str, Any], timeout: float) -> tuple[int, bytes]:
+    if call.get("method") == "GET":
+        try:
+            with urllib.request.urlopen(call["url"], timeout=timeout) as response:
+                return response.status, response.read(300)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
     return post_json(call["url"], json.loads(call["body"]), call["headers"], timeout=timeout)
+
+
+def image_putter(storage_dir: Path, secret: str, gateway_url: str) -> Any:
+    """Puts a stored image of a given size where the gateway keeps them, and makes its signed link:
+    the retrieval scenarios' fixture, written as the gateway itself writes it."""
+    from openai_compat.media.links import LinkSigner, new_key
+    from openai_compat.storage.local import LocalStore
+
+    store, signer = LocalStore(storage_dir), LinkSigner(secret.encode())
+
+    def put(size: int) -> tuple[str, str]:
+        key = new_key("png")
+        head = b"\x89PNG\r\n\x1a\n"
+        store.put(key, head + secrets.token_bytes(max(0, size - len(head))), content_type="image/png")
+        return key, f"{gateway_url}/v1/images/{key.removeprefix('images/')}?{signer.query(key, 3600)}"
+
+    return put
 
 
 def run_side(load: LoadGenerator, scn: Scenario, calls: list[dict[str, Any]], tg: Targets, ramp_s: float,
@@ -172,23 +204,30 @@ def run(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
         "scenarios": [],
     }
     failures: list[str] = []
+    storage_dir = opts.log_dir / "storage"
+    secret = secrets.token_urlsafe(24)
+    gateway_env = {"STORAGE_DIR": str(storage_dir), "URL_SIGNING_SECRET": secret, **opts.gateway_env}
     with ExitStack() as stack:
         emulator = start_paced_emulator(opts.log_dir, opts.ttft_ms, opts.token_delay_ms)
         stack.callback(emulator.stop)
-        gateway = start_bench_gateway(emulator, opts.config, opts.log_dir, opts.gateway_env)
+        gateway = start_bench_gateway(emulator, opts.config, opts.log_dir, gateway_env)
         stack.callback(gateway.stop)
         services = {"emulator": emulator, "gateway": gateway}
         if opts.floor:
-            floor = start_bench_gateway(emulator, opts.config, opts.log_dir, opts.gateway_env,
+            floor = start_bench_gateway(emulator, opts.config, opts.log_dir, gateway_env,
                                   wsgi_app="bench.floor_app:app", name="floor")
             stack.callback(floor.stop)
             services["floor"] = floor
+        store_server = start_store_server(opts.log_dir, storage_dir / "objects")
+        stack.callback(store_server.stop)
         ep = Endpoints(
             emulator_ai=emulator_account_url(emulator),
             emulator_headers={"Authorization": f"Bearer {EMULATOR_TOKEN}", "Content-Type": "application/json"},
             gateway=gateway.url,
             gateway_headers={"Authorization": f"Bearer {GATEWAY_KEY}", "Content-Type": "application/json"},
             floor=services["floor"].url if "floor" in services else None,
+            store_server=store_server.url,
+            put_image=image_putter(storage_dir, secret, gateway.url),
         )
         if opts.peer == "litellm":
             try:

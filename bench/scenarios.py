@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 CHAT_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+IMAGE_MODEL = "@cf/stabilityai/stable-diffusion-xl-base-1.0"
 EMBEDDING_MODEL = "@cf/baai/bge-base-en-v1.5"
 MAX_TOKENS = 4096  # the gateway's DEFAULT_MAX_TOKENS; sent explicitly so every route agrees
 NATIVE_EMBEDDING_BATCH = 100  # Workers AI's per-call limit for bge models
@@ -31,6 +32,8 @@ class Endpoints:
     peer_headers: dict[str, str] | None = None
     peer_chat_model: str = CHAT_MODEL
     floor: str | None = None
+    store_server: str | None = None  # a plain static file server on the local store's objects
+    put_image: Callable[[int], tuple[str, str]] | None = None  # size in bytes -> (key, the gateway's link)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Scenario:
     ttft_factor: float = 1.0  # x --ttft-ms
     delay_factor: float = 1.0  # x --token-delay-ms (streams only; non-streamed replies come in one piece)
     inputs: int = 0  # embeddings: texts per request
+    object_mb: float = 0  # image retrieval: size of the stored image
     timeout_s: float = 60.0
     extra_body: tuple[tuple[str, Any], ...] = ()  # extra fields for the gateway's (and peer's) request body
     checks: tuple[str, ...] = ()  # names of targets in bench.targets
@@ -148,10 +152,32 @@ def embeddings_targets(s: Scenario, ep: Endpoints) -> Targets:
     return Targets(baseline, gateway, None)  # released LiteLLM has no Cloudflare embeddings
 
 
+def image_generation_targets(s: Scenario, ep: Endpoints) -> Targets:
+    """Baseline: the raw PNG straight from the model; gateway: the same image stored, and its link."""
+    prompt = "A lighthouse on a cliff at dusk, for the benchmark."
+    baseline = {"url": f"{ep.emulator_ai}/run/{IMAGE_MODEL}", "headers": ep.emulator_headers,
+                "body": _json({"prompt": prompt, "width": 1024, "height": 1024})}
+    gateway = {"url": f"{ep.gateway}/v1/images/generations", "headers": ep.gateway_headers,
+               "body": _json({"model": IMAGE_MODEL, "prompt": prompt, "size": "1024x1024", **dict(s.extra_body)})}
+    return Targets([baseline], [gateway], None)
+
+
+def image_retrieval_targets(s: Scenario, ep: Endpoints) -> Targets:
+    """Baseline: the stored object read straight from the store (a static file server on its directory);
+    gateway: the same object at its signed link."""
+    assert ep.put_image is not None and ep.store_server is not None
+    key, link = ep.put_image(int(s.object_mb * 1024 * 1024))
+    baseline = {"url": f"{ep.store_server}/{key}", "headers": {}, "method": "GET"}
+    gateway = {"url": link, "headers": {}, "method": "GET"}
+    return Targets([baseline], [gateway], None)
+
+
 FAMILIES: dict[str, Callable[[Scenario, Endpoints], Targets]] = {
     "chat": chat_targets,
     "embeddings": embeddings_targets,
     "responses": responses_targets,
+    "images": image_generation_targets,
+    "image_get": image_retrieval_targets,
 }
 
 NON_STREAM_CHECKS = ("cpu_per_request", "memory_flat")
@@ -187,6 +213,12 @@ SCENARIOS: list[Scenario] = [
              note="Responses API, stored (the default): one store write per response"),
     Scenario("responses_stream_c64", "responses", concurrency=64, max_requests=320, max_seconds=12, stream=True,
              tokens=50, checks=STREAM_CHECKS, note="Responses API named-event streams, stored"),
+    Scenario("image_generate", "images", concurrency=4, max_requests=120, max_seconds=10, ttft_factor=0.25,
+             checks=("memory_flat",), note="SDXL 1024x1024, stored in the local store; baseline: the raw PNG"),
+    Scenario("image_get_1mb", "image_get", concurrency=16, max_requests=2000, max_seconds=10, object_mb=1,
+             checks=("throughput_95", "memory_flat"), note="baseline: the same file from a static file server"),
+    Scenario("image_get_12mb", "image_get", concurrency=8, max_requests=400, max_seconds=10, object_mb=12,
+             checks=("memory_flat",), note="a >10 MB image: worker memory must not grow with its size"),
     Scenario("soak", "chat", concurrency=32, max_requests=20_000, max_seconds=40, ttft_factor=0.25,
              checks=("memory_flat", "cpu_per_request"), default=False,
              note="opt-in: 40 s of steady non-streamed load, for memory flatness"),

@@ -3,10 +3,22 @@ and pacing."""
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.processes import Service, free_port, gateway_env, post_json, start_emulator, start_gateway
+from harness.processes import (
+    Service,
+    free_port,
+    gateway_env,
+    http_status,
+    post_json,
+    spawn,
+    start_emulator,
+    start_gateway,
+    wait_ready,
+)
 
 
 @dataclass(frozen=True)
@@ -54,3 +66,13 @@ def start_bench_gateway(
 ) -> Service:
     env = gateway_env(emulator.url, free_port(), **config.env(), **extra)
     return start_gateway(env, log_dir, wsgi_app=wsgi_app, name=name)
+
+
+def start_store_server(log_dir: Path, directory: Path) -> Service:
+    """The image retrieval baseline (`bench.store_server`): the local store's objects as static files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.store_server", "--port", str(port), "--directory", str(directory)]
+    process, log_path = spawn("store-server", argv, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_dir)
+    service = Service("store-server", f"http://127.0.0.1:{port}", process, log_path)
+    return wait_ready(service, lambda: http_status(f"{service.url}/health") == 200, 15)

@@ -26,6 +26,7 @@ SECRET_FIELDS = (
     "cloudflare_ai_gateway_token",
     "r2_access_key_id",
     "r2_secret_access_key",
+    "url_signing_secret",
 )
 
 
@@ -190,6 +191,55 @@ class Settings(BaseModel):
         description="A background response whose worker stops renewing its lease for this long is reported `failed`",
     )
 
+    images_default_model: str = Field(
+        default="@cf/black-forest-labs/flux-2-klein-4b",
+        description="Model for `/v1/images/generations` when the request names none (an alias or `@cf/...`)",
+    )
+    images_edit_model: str = Field(
+        default="@cf/runwayml/stable-diffusion-v1-5-img2img",
+        description="img2img model for `/v1/images/edits` without a mask and for `/v1/images/variations`",
+    )
+    images_inpainting_model: str = Field(
+        default="@cf/runwayml/stable-diffusion-v1-5-inpainting",
+        description="Inpainting model for `/v1/images/edits` with a mask",
+    )
+    images_max_concurrency: int = Field(
+        default=4, ge=1, le=10, description="Upstream calls one image request (`n` > 1) may have in flight"
+    )
+    image_url_mode: Literal["signed", "presigned", "public"] = Field(
+        default="signed",
+        description="Image links: `signed` (served by the gateway, HMAC-signed, expiring), `presigned` "
+        "(an R2 presigned GET) or `public` (`IMAGE_PUBLIC_BASE_URL` + key)",
+    )
+    image_url_ttl_seconds: int = Field(
+        default=3600, ge=60, le=7 * 24 * 3600, description="How long a `signed` or `presigned` image link works"
+    )
+    url_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="Key (16+ characters) for signed image links, shared by every instance that serves them "
+        "(without it, a key derived from `CLOUDFLARE_API_TOKEN` is used: links then stop working when the "
+        "token is rotated)",
+    )
+    image_public_base_url: str | None = Field(
+        default=None,
+        description="Base URL of a public bucket or custom domain (`IMAGE_URL_MODE=public`); links are this + key",
+    )
+    public_base_url: str | None = Field(
+        default=None,
+        description="The gateway's public URL for the links it serves (default: from the request, see "
+        "`TRUST_PROXY_HEADERS`)",
+    )
+    trust_proxy_headers: bool = Field(
+        default=False,
+        description="Build links from `X-Forwarded-Proto`/`X-Forwarded-Host` (set it behind a PaaS router "
+        "that sets them)",
+    )
+    image_retention_days: float = Field(
+        default=7.0, ge=0,
+        description="Stored images older than this are removed (local backend; for R2 set the bucket's "
+        "lifecycle rule, see README); `0` keeps them",
+    )
+
     port: int = Field(default=8000, ge=1, le=65535, description="Where gunicorn listens (PaaS hosts set `PORT`)")
     host: str = Field(default="0.0.0.0", description="Interface gunicorn binds")
     web_concurrency: int = Field(default=2, ge=1, description="gunicorn worker processes")
@@ -232,7 +282,10 @@ class Settings(BaseModel):
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
 
-    @field_validator("workers_ai_base_url", "cloudflare_ai_gateway_base_url", "r2_endpoint_url")
+    @field_validator(
+        "workers_ai_base_url", "cloudflare_ai_gateway_base_url", "r2_endpoint_url", "image_public_base_url",
+        "public_base_url",
+    )
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None:
@@ -257,6 +310,20 @@ class Settings(BaseModel):
                 raise ValueError(f"{name.upper()} must be an @cf/ model or an alias in MODEL_ALIASES, not {model!r}")
         return self
 
+    @field_validator("url_signing_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    @field_validator("images_default_model", "images_edit_model", "images_inpainting_model")
+    @classmethod
+    def _model_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a model")
+        return value.strip()
+
     @property
     def r2_endpoint(self) -> str:
         return self.r2_endpoint_url or f"https://{self.cloudflare_account_id}.r2.cloudflarestorage.com"
@@ -267,6 +334,10 @@ class Settings(BaseModel):
             for name in ("r2_bucket", "r2_access_key_id", "r2_secret_access_key"):
                 if not getattr(self, name):
                     raise ValueError(f"{name.upper()} is required when STORAGE_BACKEND is r2")
+        if self.image_url_mode == "presigned" and self.storage_backend != "r2":
+            raise ValueError("IMAGE_URL_MODE=presigned needs STORAGE_BACKEND=r2 (the local directory cannot sign)")
+        if self.image_url_mode == "public" and not self.image_public_base_url:
+            raise ValueError("IMAGE_PUBLIC_BASE_URL is required when IMAGE_URL_MODE is public")
         return self
 
     @property
@@ -313,7 +384,8 @@ def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = 
         raise SettingsError(f"configuration error: MODEL_ALIASES is invalid: {exc}") from None
     values["model_aliases"] = aliases
     for key in ("cloudflare_ai_gateway_id", "cloudflare_ai_gateway_token", "r2_endpoint_url", "r2_bucket",
-                "r2_access_key_id", "r2_secret_access_key"):
+                "r2_access_key_id", "r2_secret_access_key", "url_signing_secret", "image_public_base_url",
+                "public_base_url"):
         if values.get(key) == "":
             values[key] = None
     try:

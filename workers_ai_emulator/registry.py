@@ -258,6 +258,10 @@ _SPECS: list[ModelSpec] = [
 TASKS.update(reranker.TASKS)
 _SPECS += [ModelSpec(**fields) for fields in (*llama_guard.SPECS, *reranker.SPECS)]
 
+from . import images as _images  # noqa: E402  (the image models live in their own module)
+
+TASKS["Text-to-Image"] = _images.TASK
+_SPECS += [ModelSpec(**fields) for fields in _images.SPECS]
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 
 

@@ -17,7 +17,9 @@ from typing import IO, Any
 from openai_compat.core import jsonio
 from openai_compat.errors import APIError
 
-CHUNK_BYTES = 64 * 1024
+CHUNK_BYTES = 256 * 1024
+"""Read size when streaming an object: at 64 KiB a 12 MB image served at 0.56 of a static file server's
+rate (per-chunk overhead), at 256 KiB at 0.86 (bench image_get_12mb); a few of these per request in flight."""
 _KEY = re.compile(r"^(?!/)(?!.*//)[A-Za-z0-9._=-]+(/[A-Za-z0-9._=-]+)*$")
 
 

@@ -34,6 +34,9 @@ DAILY_ALLOCATION = 3036
 CREDENTIAL_CODES = {10000, 9106, 9109, 10001}
 ROUTING_CODES = {7003, 7000}
 ACCESS_CODES = {5016, 5018, 3041, 5035, 3023}
+CONTENT_POLICY = 3030
+"""Not in Cloudflare's published table: what image models answer when their NSFW filter refuses a
+prompt or an output ("AiError: Input prompt contains NSFW content.")."""
 DEFAULT_CAPACITY_RETRY_SECONDS = 2
 
 
@@ -86,6 +89,11 @@ def map_upstream_error(
 
     if codes & {NO_SUCH_MODEL, INVALID_MODEL_ID}:
         return ModelNotFoundError(model or "unknown", detail="Workers AI does not serve it.")
+    if CONTENT_POLICY in codes:
+        return InvalidRequestError(
+            f"Your request was rejected by Workers AI's safety system: {detail}",
+            code="content_policy_violation",
+        )
     if codes & BAD_INPUT_CODES:
         return InvalidRequestError(f"Workers AI rejected the request: {detail}", code="invalid_upstream_input")
     if TOO_LARGE in codes or status == 413:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 
 from flask import Blueprint, Flask
@@ -12,6 +14,8 @@ from openai_compat.core.catalogue import ModelCatalogue
 from openai_compat.core.logs import configure_logging, log_event
 from openai_compat.core.metering import Meter
 from openai_compat.embeddings.routes import bp as embeddings_bp
+from openai_compat.images.routes import bp as images_bp
+from openai_compat.media.links import IMAGE_PREFIX, LinkSigner
 from openai_compat.models.routes import bp as models_bp
 from openai_compat.moderations.routes import bp as moderations_bp
 from openai_compat.net.fetcher import GuardedFetcher
@@ -19,6 +23,7 @@ from openai_compat.rerank.routes import bp as rerank_bp
 from openai_compat.responses.routes import bp as responses_bp
 from openai_compat.settings import Settings, SettingsError, load_settings
 from openai_compat.storage import ObjectStore, StorageError, open_store
+from openai_compat.storage.housekeeping import Housekeeper
 from openai_compat.upstream import WorkersAIClient
 from openai_compat.web import health
 from openai_compat.web.auth import init_auth
@@ -32,7 +37,7 @@ from openai_compat.web.services import EXTENSION_KEY, Services
 log = logging.getLogger("openai_compat")
 
 FAMILIES: tuple[Blueprint, ...] = (
-    models_bp, chat_bp, completions_bp, embeddings_bp, responses_bp, moderations_bp, rerank_bp
+    models_bp, chat_bp, completions_bp, embeddings_bp, responses_bp, moderations_bp, rerank_bp, images_bp
 )
 
 
@@ -47,8 +52,27 @@ def open_checked_store(settings: Settings) -> ObjectStore:
     return store
 
 
+def link_signer(settings: Settings) -> LinkSigner:
+    """The key for signed image links: `URL_SIGNING_SECRET`, or one derived from the Cloudflare token,
+    which every worker and instance of one deployment shares too (a random key would make links fail
+    on every worker but the one that signed them). A one-way derivation: links reveal nothing of it."""
+    if settings.url_signing_secret is not None:
+        return LinkSigner(settings.url_signing_secret.get_secret_value().encode())
+    if settings.image_url_mode == "signed":
+        log_event(log, "url_signing_secret_missing", level=logging.WARNING,
+                  detail="URL_SIGNING_SECRET is not set: image links are signed with a key derived from "
+                  "CLOUDFLARE_API_TOKEN, so they stop working when the token is rotated, and instances with "
+                  "another token cannot serve them. Set URL_SIGNING_SECRET (16+ characters) on every instance.")
+    token = settings.cloudflare_api_token.get_secret_value().encode()
+    return LinkSigner(hmac.new(token, b"openai-compat image links v1", hashlib.sha256).digest())
+
+
 def build_services(settings: Settings) -> Services:
     upstream = WorkersAIClient(settings)
+    store = open_checked_store(settings)
+    housekeeper = Housekeeper(store, sweep_prefix=IMAGE_PREFIX,
+                              retention_seconds=settings.image_retention_days * 86400)
+    housekeeper.start_sweeping()
     return Services(
         settings=settings,
         upstream=upstream,
@@ -57,7 +81,9 @@ def build_services(settings: Settings) -> Services:
             max_bytes=settings.image_max_bytes, timeout_seconds=settings.image_fetch_timeout_seconds
         ),
         meter=Meter([log_usage]),
-        storage=open_checked_store(settings),
+        storage=store,
+        housekeeper=housekeeper,
+        link_signer=link_signer(settings),
     )
 
 

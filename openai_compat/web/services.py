@@ -14,9 +14,11 @@ from openai_compat.core.logs import note
 from openai_compat.core.metering import Meter, Usage
 from openai_compat.core.model_names import ResolvedModel, Task, resolve_model
 from openai_compat.errors import InvalidRequestError
+from openai_compat.media.links import LinkSigner
 from openai_compat.net.fetcher import GuardedFetcher
 from openai_compat.settings import Settings
 from openai_compat.storage import ObjectStore
+from openai_compat.storage.housekeeping import Housekeeper
 from openai_compat.upstream import UpstreamReply, WorkersAIClient
 
 EXTENSION_KEY = "openai_compat"
@@ -30,6 +32,9 @@ class Services:
     fetcher: GuardedFetcher
     meter: Meter
     storage: ObjectStore
+    housekeeper: Housekeeper
+    """Deletes what a failed request stored (retrying while the store is down) and expired images."""
+    link_signer: LinkSigner
 
 
 def services() -> Services:

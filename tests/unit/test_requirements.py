@@ -67,7 +67,8 @@ def test_requirements_txt_alone_starts_the_procfile_workers_and_the_app() -> Non
         module for module, dists in packages_distributions().items()
         if any(canonicalize_name(d) in closure for d in dists)
     }
-    env = {"CLOUDFLARE_ACCOUNT_ID": "0" * 32, "CLOUDFLARE_API_TOKEN": "t", "GATEWAY_API_KEYS": "k", "PATH": ""}
+    env = {"CLOUDFLARE_ACCOUNT_ID": "0" * 32, "CLOUDFLARE_API_TOKEN": "t", "GATEWAY_API_KEYS": "k", "PATH": "",
+           "URL_SIGNING_SECRET": "s" * 32}  # without it the app warns on stdout at start-up
     result = subprocess.run([sys.executable, "-c", GUARD, ",".join(sorted(allowed))], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]

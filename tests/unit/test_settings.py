@@ -91,3 +91,14 @@ def test_gunicorn_start_up_fails_with_one_clear_line() -> None:
         "configuration error: CLOUDFLARE_ACCOUNT_ID is required (set it in the environment or settings.toml)"
     ]
     assert "secret-value" not in output
+
+
+def test_validators_of_every_settings_part_apply() -> None:
+    """The settings are assembled from parts; each part's rules must still hold on the whole."""
+    base = {"CLOUDFLARE_ACCOUNT_ID": "a", "CLOUDFLARE_API_TOKEN": "t", "GATEWAY_API_KEYS": "k"}
+    settings = load_settings({**base, "WORKERS_AI_BASE_URL": "http://x.test/v4/",
+                              "PUBLIC_BASE_URL": "https://gw.test/"}, path=Path("/nonexistent.toml"))
+    assert settings.workers_ai_base_url == "http://x.test/v4" and settings.public_base_url == "https://gw.test"
+    for bad in ({"PUBLIC_BASE_URL": "ftp://x"}, {"R2_ENDPOINT_URL": "nope"}, {"URL_SIGNING_SECRET": "short"}):
+        with pytest.raises(SettingsError):
+            load_settings({**base, **bad}, path=Path("/nonexistent.toml"))

@@ -148,6 +148,22 @@ class Settings(BaseModel):
         default=10.0, gt=0, description="Time limit for fetching one image from a URL"
     )
 
+    audio_max_upload_bytes: int = Field(
+        default=26_214_400, ge=1024,
+        description="Largest audio file transcriptions and translations accept (OpenAI's 25 MiB); a larger upload is "
+        "a 413, refused while it is read",
+    )
+    audio_translation_max_concurrency: int = Field(
+        default=4, ge=1, le=32,
+        description="m2m100 calls one translation may have in flight (segments are translated one call each, to "
+        "keep their timings)",
+    )
+    speech_voices: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="OpenAI voice names -> each speech model's speakers (`[speech_voices.\"@cf/...\"]` tables in "
+        "`settings.toml`; a JSON object in the environment)",
+    )
+
     storage_backend: Literal["local", "r2"] = Field(
         default="local",
         description="Where generated images and stored Responses live: `local` (a directory) or `r2` (Cloudflare R2)",
@@ -204,6 +220,11 @@ class Settings(BaseModel):
     @property
     def pool_size(self) -> int:
         return self.upstream_pool_size or self.concurrency_per_worker
+
+    @field_validator("speech_voices", mode="before")
+    @classmethod
+    def _json_table(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("gateway_api_keys", "cors_allowed_origins", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from . import embeddings, formats, streaming
+from . import audio, embeddings, formats, streaming
 from .access import admit, parse_json, settings_of
 from .envelope import ApiError, bad_input, json_response, success
 from .faults import Faults
@@ -141,7 +141,8 @@ async def embedding(request: web.Request, spec: ModelSpec, body: dict[str, Any],
     return success(embeddings.native_result(spec, body))
 
 
-FAMILIES: dict[str, Handler] = {"classic": classic, "openai": openai_style, "gpt-oss": gpt_oss, "embedding": embedding}
+FAMILIES: dict[str, Handler] = {"classic": classic, "openai": openai_style, "gpt-oss": gpt_oss, "embedding": embedding,
+                                "translation": audio.m2m100, "tts": audio.speak}
 
 
 async def run_model(request: web.Request) -> web.StreamResponse:
@@ -155,6 +156,8 @@ async def run_model(request: web.Request) -> web.StreamResponse:
     if failure is not None:
         raise failure
     spec = resolve_model(name)
+    if spec.family == "asr":  # raw audio bodies as well as JSON
+        return await audio.recognise(request, spec, raw, faults, validate)
     body = parse_json(raw)
     if spec.vision == "parts" and isinstance(body, dict):
         read_conversation(body, "parts")  # refuses http(s) image URLs with the model's own message

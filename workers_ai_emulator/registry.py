@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import schemas
+from . import audio_models, schemas
 
 TASKS: dict[str, dict[str, str]] = {
     "Text Generation": {
@@ -253,6 +253,8 @@ _SPECS: list[ModelSpec] = [
     ),
 ]
 
+TASKS.update(audio_models.TASKS)
+_SPECS += [ModelSpec(**row) for row in audio_models.SPECS]
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 
 

@@ -15,7 +15,9 @@ from openai_compat.embeddings.routes import bp as embeddings_bp
 from openai_compat.models.routes import bp as models_bp
 from openai_compat.net.fetcher import GuardedFetcher
 from openai_compat.settings import Settings, SettingsError, load_settings
+from openai_compat.speech.routes import bp as speech_bp
 from openai_compat.storage import ObjectStore, StorageError, open_store
+from openai_compat.transcriptions.routes import bp as transcriptions_bp
 from openai_compat.upstream import WorkersAIClient
 from openai_compat.web import health
 from openai_compat.web.auth import init_auth
@@ -27,7 +29,7 @@ from openai_compat.web.services import EXTENSION_KEY, Services
 
 log = logging.getLogger("openai_compat")
 
-FAMILIES: tuple[Blueprint, ...] = (models_bp, chat_bp, completions_bp, embeddings_bp)
+FAMILIES: tuple[Blueprint, ...] = (models_bp, chat_bp, completions_bp, embeddings_bp, transcriptions_bp, speech_bp)
 
 
 def open_checked_store(settings: Settings) -> ObjectStore:

@@ -6,10 +6,11 @@ machine that the emulator and the load generator leave over; the peer gets the s
 
 from __future__ import annotations
 
-import json
 import platform
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -78,7 +79,14 @@ def warm_up(server: Service, emulator: Service) -> None:
 
 
 def probe(call: dict[str, Any], timeout: float) -> tuple[int, bytes]:
-    return post_json(call["url"], json.loads(call["body"]), call["headers"], timeout=timeout)
+    """One request as the load generator will send it (JSON, or a body from a file)."""
+    data = Path(call["body_file"]).read_bytes() if call.get("body_file") else call["body"].encode()
+    request = urllib.request.Request(call["url"], data=data, method="POST", headers=call["headers"])
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
 
 
 def run_side(load: LoadGenerator, scn: Scenario, calls: list[dict[str, Any]], tg: Targets, ramp_s: float,
@@ -125,6 +133,7 @@ def run_scenario(scn: Scenario, opts: RunOptions, ep: Endpoints, services: dict[
         side["vs_baseline"] = metrics.compare(side, base)
         if name != "floor":
             side["floor_cpu_ms_per_request"] = (record.get("floor") or {}).get("cpu_ms_per_request")
+            side["upload_mb"] = scn.upload_bytes / 1024 / 1024 if scn.upload_bytes else None
             side["targets"] = targets.evaluate(scn.checks, side)
         record[name] = side
         if not service.alive():

@@ -13,8 +13,10 @@ bp = Blueprint("transcriptions", __name__)
 
 
 def _form() -> Form:
-    # Over the cap is a 413 while reading, before anything is spooled or sent upstream.
-    return form_body(max_bytes=services().settings.audio_max_upload_bytes + FORM_ROOM_BYTES)
+    # A body declared too large is refused before it is read; a file is cut off as soon as it passes
+    # the limit: either way a 413 while reading, before anything goes upstream.
+    limit = services().settings.audio_max_upload_bytes
+    return form_body(max_bytes=limit + FORM_ROOM_BYTES, max_file_bytes=limit, file_param="file")
 
 
 @bp.post("/audio/transcriptions")

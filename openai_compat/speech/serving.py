@@ -10,8 +10,8 @@ from flask import Response
 from openai_compat.core.logs import add_upstream_ms, note
 from openai_compat.core.metering import Usage
 from openai_compat.core.model_names import MODEL_HEADER
-from openai_compat.core.sse import named_event
-from openai_compat.errors import InvalidRequestError
+from openai_compat.core.sse import data_event, named_event
+from openai_compat.errors import APIError, InvalidRequestError
 from openai_compat.speech import from_workers, to_workers
 from openai_compat.speech.profiles import CONTENT_TYPES, TTS, known_models, voice_model
 from openai_compat.speech.protocol import SpeechRequest
@@ -20,9 +20,15 @@ from openai_compat.web.services import Services, open_model
 
 
 def _events(chunks: Iterator[bytes], text: str) -> Iterator[bytes]:
-    for chunk in chunks:
-        if chunk:
-            yield named_event("speech.audio.delta", from_workers.delta_event(chunk))
+    """Deltas as the audio arrives; an upstream that breaks off ends the stream with an `error`
+    event (no `speech.audio.done`), which the SDKs raise."""
+    try:
+        for chunk in chunks:
+            if chunk:
+                yield named_event("speech.audio.delta", from_workers.delta_event(chunk))
+    except APIError as exc:
+        yield data_event(exc.body())
+        return
     yield named_event("speech.audio.done", from_workers.done_event(text))
 
 

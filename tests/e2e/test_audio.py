@@ -324,3 +324,34 @@ def test_sse_speech_events_carry_the_same_audio(gateway: GatewayHandle, client: 
         name = "SpeechAudioDeltaEvent" if event["type"] == "speech.audio.delta" else "SpeechAudioDoneEvent"
         assert_valid(name, event)
     assert b"".join(base64.b64decode(e["audio"]) for e in events[:-1]) == plain
+
+
+def test_a_speech_stream_that_breaks_off_is_not_passed_off_as_whole(
+    client: openai.OpenAI, gateway: GatewayHandle, upstream: EmulatorHandle
+) -> None:
+    upstream.set_faults(cut_after=2)
+    received = b""
+    # The HTTP client's own protocol error: the body ended without its last chunk.
+    with pytest.raises(Exception, match="incomplete chunked read"), client.audio.speech.with_streaming_response.create(
+        model="tts-1", voice="alloy", input=WORDS, response_format="pcm",
+    ) as response:
+        for chunk in response.iter_bytes():
+            received += chunk
+    assert 0 < len(received) < len(WORDS.split()) * speech_audio.WORD_SAMPLES * 2
+    reply = requests.post(f"{gateway.base_url}/audio/speech", timeout=10,
+                          json={"model": "tts-1", "voice": "alloy", "input": WORDS, "stream_format": "sse"},
+                          headers={"Authorization": f"Bearer {gateway.api_key}"})
+    events = [json.loads(line[len("data: "):]) for line in reply.text.splitlines() if line.startswith("data: ")]
+    assert [e.get("type") for e in events[:2]] == ["speech.audio.delta"] * 2
+    assert "error" in events[-1] and not any(e.get("type") == "speech.audio.done" for e in events)
+
+
+def test_audio_routes_are_served_unversioned_too(gateway: GatewayHandle, upstream: EmulatorHandle) -> None:
+    headers = {"Authorization": f"Bearer {gateway.api_key}"}
+    speech = requests.post(f"{gateway.url}/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": "hi"},
+                           headers=headers, timeout=10)
+    assert speech.status_code == 200 and speech.headers["content-type"] == "audio/mpeg"
+    for path in ("/audio/transcriptions", "/audio/translations"):
+        reply = requests.post(f"{gateway.url}{path}", files={"file": ("a.wav", ENGLISH, "audio/wav")},
+                              data={"model": "whisper-1"}, headers=headers, timeout=10)
+        assert reply.status_code == 200 and reply.json()["text"], path

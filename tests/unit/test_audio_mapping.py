@@ -7,6 +7,8 @@ import base64
 import io
 import json
 import os
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pysubs2
@@ -17,6 +19,7 @@ import srt
 from openai_compat.errors import InvalidRequestError, PayloadTooLargeError, UpstreamError
 from openai_compat.sound import containers, languages, subtitles
 from openai_compat.speech import to_workers as speech_to_workers
+from openai_compat.speech.profiles import known_models as known_voices
 from openai_compat.speech.profiles import voice_model
 from openai_compat.transcriptions import from_workers, to_workers
 from openai_compat.transcriptions.from_workers import Word, read_transcript, segments_from_words
@@ -24,6 +27,7 @@ from openai_compat.transcriptions.profiles import speech_model
 from openai_compat.upstream import WorkersAIClient, json_with_file_body
 from openai_compat.upstream.body import JsonWithFile
 from tests.support.audio import HEADS, make_wav
+from tests.support.emulator import shared_dir
 from tests.unit.factories import make_settings, run_url
 
 TURBO = speech_model("@cf/openai/whisper-large-v3-turbo")
@@ -182,3 +186,30 @@ def test_speech_voices_formats_and_speed() -> None:
     with pytest.raises(InvalidRequestError):
         speech_to_workers.check_speed(0.5, "m")
     assert speech_to_workers.speech_input(melo, "Salut", "fr", {}) == {"prompt": "Salut", "lang": "fr"}
+
+
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
+                 "marin", "cedar")
+
+
+def test_the_shipped_voice_table_maps_every_openai_voice_to_a_real_speaker() -> None:
+    shipped = tomllib.loads((Path(__file__).resolve().parents[2] / "settings.toml").read_text())["speech_voices"]
+    assert set(shipped) == set(known_voices())
+    for model, table in shipped.items():
+        voice = voice_model(model)
+        assert voice is not None and set(table) == set(OPENAI_VOICES), model
+        assert set(table.values()) <= set(voice.speakers), model
+
+
+def test_aura_speakers_are_the_catalogues() -> None:
+    shared = shared_dir()
+    folder = shared / "specs" / "workers-ai-models" if shared else None
+    if folder is None or not folder.is_dir():
+        pytest.skip("../shared/specs/workers-ai-models not available")
+    for name in ("aura-1", "aura-2-en", "aura-2-es"):
+        entry = json.loads((folder / f"{name}.json").read_text())
+        voice = voice_model(entry["name"])
+        assert voice is not None
+        assert sorted(voice.speakers) == sorted(entry["schema"]["input"]["properties"]["speaker"]["enum"])
+        encodings = set(entry["schema"]["input"]["properties"]["encoding"]["enum"])
+        assert {fields["encoding"] for fields in voice.formats.values()} <= encodings

@@ -117,13 +117,17 @@ def stream_events(response: requests.Response) -> Iterator[dict[str, Any]]:
 
 
 def stream_chunks(response: requests.Response, declared: int | None) -> Iterator[bytes]:
-    """The binary body as it arrives; a body cut short of its declared length raises."""
+    """The binary body as it arrives; a body cut short of its declared length raises.
+
+    `read1` hands on whatever has arrived (up to a chunk's size), whether the body is chunked or
+    has a Content-Length: `iter_content` would wait for a full 64 KiB of a length-delimited body, a
+    few seconds of speech, before passing any of it on."""
     received = 0
     try:
-        for chunk in response.iter_content(chunk_size=BINARY_CHUNK_BYTES):
+        while chunk := response.raw.read1(BINARY_CHUNK_BYTES, decode_content=True):
             received += len(chunk)
             yield chunk
-    except (requests.RequestException, OSError, AttributeError, ValueError) as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, AttributeError, ValueError) as exc:
         raise UpstreamStreamError(f"Workers AI's binary reply broke off ({type(exc).__name__}).") from None
     finally:
         response.close()

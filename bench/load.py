@@ -18,6 +18,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -33,11 +34,14 @@ class Call:
     sse: bool = False
     dialect: str = "native"  # "native" ({"response": ...}), "openai" (chat.completion.chunk), "responses" (named)
     method: str = "POST"
+    byte_stream: bool = False  # a binary body (speech): each piece read is timed like a token
 
     @classmethod
     def from_spec(cls, raw: dict[str, Any]) -> Call:
-        return cls(raw["url"], raw.get("headers", {}), raw.get("body", "").encode(), raw.get("sse", False),
-                   raw.get("dialect", "native"), raw.get("method", "POST"))
+        # A body too big for a JSON line (an audio upload) comes as a file, read once per phase.
+        body = Path(raw["body_file"]).read_bytes() if raw.get("body_file") else raw.get("body", "").encode()
+        return cls(raw["url"], raw.get("headers", {}), body, raw.get("sse", False),
+                   raw.get("dialect", "native"), raw.get("method", "POST"), raw.get("byte_stream", False))
 
 
 @dataclass
@@ -124,6 +128,21 @@ async def read_sse(response: aiohttp.ClientResponse, call: Call, outcome: Outcom
         outcome.ok, outcome.error, outcome.detail = False, "incomplete_stream", "ended without data: [DONE]"
 
 
+async def read_bytes(response: aiohttp.ClientResponse, outcome: Outcome) -> None:
+    """A binary stream: the first piece's arrival and the gaps between pieces, as for tokens."""
+    last: float | None = None
+    async for piece in response.content.iter_any():
+        if not piece:
+            continue
+        now = time.perf_counter()
+        outcome.tokens += 1
+        if last is None:
+            outcome.first_token = now
+        else:
+            outcome.gaps.append((now - last) * 1000)
+        last = now
+
+
 async def send(session: aiohttp.ClientSession, call: Call) -> Outcome:
     outcome = Outcome(ok=True)
     try:
@@ -133,6 +152,8 @@ async def send(session: aiohttp.ClientSession, call: Call) -> Outcome:
                 outcome.ok, outcome.error, outcome.detail = False, f"http_{response.status}", text
             elif call.sse:
                 await read_sse(response, call, outcome)
+            elif call.byte_stream:
+                await read_bytes(response, outcome)
             else:
                 await response.read()
     except asyncio.CancelledError:
@@ -140,7 +161,7 @@ async def send(session: aiohttp.ClientSession, call: Call) -> Outcome:
     except Exception as exc:  # every failure is a data point, never a crash of the run
         outcome.ok, outcome.error, outcome.detail = False, type(exc).__name__, str(exc)
     outcome.end = time.perf_counter()
-    if outcome.ok and call.sse and outcome.first_token is None:
+    if outcome.ok and (call.sse or call.byte_stream) and outcome.first_token is None:
         outcome.first_token = outcome.end  # a stream without text: count its end as first token
     return outcome
 
@@ -167,7 +188,7 @@ async def one_request(
     if firsts:
         tally.ttft_ms.append((max(firsts) - started) * 1000)
     tokens = sum(o.tokens for o in outcomes)
-    if any(c.sse for c in calls):
+    if any(c.sse or c.byte_stream for c in calls):
         tally.token_counts[tokens] = tally.token_counts.get(tokens, 0) + 1
         if expect_tokens is not None and tokens != expect_tokens:
             tally.token_mismatch += 1

@@ -67,6 +67,7 @@ def side_figures(result: dict[str, Any], usage: PhaseUsage | None, load_cpu_s: f
             rss_last_mb=usage.last_rss_mb,
             rss_growth_mb=usage.growth_mb,
             vm_hwm_mb=usage.hwm_mb,
+            peak_rss_added_mb=usage.peak_added_mb,
         )
     return figures
 

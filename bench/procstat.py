@@ -41,6 +41,16 @@ def status_kib(pid: int, key: str) -> int:
     return 0
 
 
+def reset_peak(pid: int) -> bool:
+    """Reset a process's VmHWM to its current RSS (`5` to /proc/PID/clear_refs, Linux >= 4.0), so
+    the peak read after a phase is that phase's own."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def box_ticks() -> tuple[int, int, int]:
     """Machine-wide (busy, steal, total) jiffies from /proc/stat, to tell a saturated or noisy box."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -70,6 +80,10 @@ class PhaseUsage:
     first_rss_mb: float  # workers' total RSS half-way through the phase (after ramp-up and first use)
     last_rss_mb: float  # workers' total RSS when the phase ended
     hwm_mb: dict[int, float]
+    peak_added_mb: float | None = None
+    """The most any worker's resident memory rose above where it stood when the phase began: the
+    phase's own peak (VmHWM, reset at the start), not the process's lifetime one. None where the
+    peak could not be reset."""
 
     @property
     def peak_rss_per_worker_mb(self) -> float:
@@ -89,10 +103,14 @@ class TreeWatch:
     _samples: list[tuple[float, dict[int, int]]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _rss_before: dict[int, int] = field(default_factory=dict)
+    _peak_reset: bool = False
     usage: PhaseUsage | None = None
 
     def __enter__(self) -> TreeWatch:
         self._before = tree_cpu(process_tree(self.root))
+        self._rss_before = {pid: status_kib(pid, "VmRSS") for pid in self._workers()}
+        self._peak_reset = all(reset_peak(pid) for pid in self._rss_before)
         self._sample()
         self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
         self._thread.start()
@@ -119,7 +137,14 @@ class TreeWatch:
             first_rss_mb=self._total_at(0.5),
             last_rss_mb=self._total_at(1.0),
             hwm_mb={pid: status_kib(pid, "VmHWM") / 1024 for pid in workers},
+            peak_added_mb=self._peak_added(workers),
         )
+
+    def _peak_added(self, workers: list[int]) -> float | None:
+        if not self._peak_reset:
+            return None
+        added = [(status_kib(pid, "VmHWM") - kib) / 1024 for pid, kib in self._rss_before.items() if pid in workers]
+        return max(added, default=None)
 
     def _workers(self) -> list[int]:
         pids = process_tree(self.root)

@@ -63,7 +63,7 @@ def latency_table(scenarios: list[dict[str, Any]]) -> str:
 
 
 def resource_table(scenarios: list[dict[str, Any]]) -> str:
-    header = ["scenario", "side", "cpu s", "cpu ms/req", "workers", "peak RSS/worker MB", "RSS mid MB",
+    header = ["scenario", "side", "cpu s", "cpu ms/req", "workers", "peak RSS/worker MB", "+peak MB", "RSS mid MB",
               "RSS end MB", "growth MB", "loadgen cpu s", "peak in-flight", "box busy %"]
     rows = []
     for scn in scenarios:
@@ -78,6 +78,7 @@ def resource_table(scenarios: list[dict[str, Any]]) -> str:
                 scn["name"] if side_name == "baseline" else "", side_name,
                 _num(side.get("cpu_s"), 2), _num(side.get("cpu_ms_per_request"), 3),
                 str(side.get("workers", "-")), _num(side.get("peak_rss_mb_per_worker")),
+                _signed(side.get("peak_rss_added_mb"), 1),
                 _num(side.get("rss_first_mb")), _num(side.get("rss_last_mb")),
                 _signed(side.get("rss_growth_mb"), 1) if measured else "-",
                 _num(side["load_generator_cpu_s"], 2), str(side["peak_inflight"]), _num(side.get("box_busy_pct"), 0),

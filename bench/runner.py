@@ -6,7 +6,6 @@ machine that the emulator and the load generator leave over; the peer gets the s
 
 from __future__ import annotations
 
-import json
 import platform
 import secrets
 import subprocess
@@ -87,13 +86,20 @@ def warm_up(server: Service, emulator: Service) -> None:
 
 
 def probe(call: dict[str, Any], timeout: float) -> tuple[int, bytes]:
+    """One request as the load generator will send it (JSON, or a body from a file, or a GET)."""
     if call.get("method") == "GET":
         try:
             with urllib.request.urlopen(call["url"], timeout=timeout) as response:
                 return response.status, response.read(300)
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
-    return post_json(call["url"], json.loads(call["body"]), call["headers"], timeout=timeout)
+    data = Path(call["body_file"]).read_bytes() if call.get("body_file") else call["body"].encode()
+    request = urllib.request.Request(call["url"], data=data, method="POST", headers=call["headers"])
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
 
 
 def image_putter(storage_dir: Path, secret: str, gateway_url: str) -> Any:
@@ -157,6 +163,7 @@ def run_scenario(scn: Scenario, opts: RunOptions, ep: Endpoints, services: dict[
         side["vs_baseline"] = metrics.compare(side, base)
         if name != "floor":
             side["floor_cpu_ms_per_request"] = (record.get("floor") or {}).get("cpu_ms_per_request")
+            side["upload_mb"] = scn.upload_bytes / 1024 / 1024 if scn.upload_bytes else None
             side["targets"] = targets.evaluate(scn.checks, side)
         record[name] = side
         if not service.alive():

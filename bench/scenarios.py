@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bench import audio
+
 CHAT_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 IMAGE_MODEL = "@cf/stabilityai/stable-diffusion-xl-base-1.0"
 EMBEDDING_MODEL = "@cf/baai/bge-base-en-v1.5"
@@ -61,6 +63,7 @@ class Scenario:
     delay_factor: float = 1.0  # x --token-delay-ms (streams only; non-streamed replies come in one piece)
     inputs: int = 0  # embeddings: texts per request
     object_mb: float = 0  # image retrieval: size of the stored image
+    upload_bytes: int = 0  # transcription: the audio file's size
     timeout_s: float = 60.0
     extra_body: tuple[tuple[str, Any], ...] = ()  # extra fields for the gateway's (and peer's) request body
     checks: tuple[str, ...] = ()  # names of targets in bench.targets
@@ -87,7 +90,8 @@ class Scenario:
         concurrency = min(self.concurrency, 32)
         return replace(self, concurrency=concurrency, max_requests=min(self.max_requests, max(2, concurrency)),
                        max_seconds=min(self.max_seconds, 2.0), tokens=min(self.tokens, 40),
-                       inputs=min(self.inputs, 200), timeout_s=20.0)
+                       inputs=min(self.inputs, 200), upload_bytes=min(self.upload_bytes, 2 * 1024 * 1024),
+                       timeout_s=20.0)
 
 
 def _json(body: Any) -> str:
@@ -178,6 +182,8 @@ FAMILIES: dict[str, Callable[[Scenario, Endpoints], Targets]] = {
     "responses": responses_targets,
     "images": image_generation_targets,
     "image_get": image_retrieval_targets,
+    "transcription": audio.transcription_targets,
+    "speech": audio.speech_targets,
 }
 
 NON_STREAM_CHECKS = ("cpu_per_request", "memory_flat")
@@ -219,6 +225,12 @@ SCENARIOS: list[Scenario] = [
              checks=("throughput_95", "memory_flat"), note="baseline: the same file from a static file server"),
     Scenario("image_get_12mb", "image_get", concurrency=8, max_requests=400, max_seconds=10, object_mb=12,
              checks=("memory_flat",), note="a >10 MB image: worker memory must not grow with its size"),
+    Scenario("transcribe_25mib", "transcription", concurrency=2, max_requests=6, max_seconds=15,
+             upload_bytes=25 * 1024 * 1024, ttft_factor=0.25, timeout_s=120, checks=("upload_memory",),
+             note="a 25 MiB WAV as multipart (gateway) or base64 JSON (baseline) to whisper-large-v3-turbo"),
+    Scenario("speech_stream", "speech", concurrency=8, max_requests=48, max_seconds=10, stream=True, tokens=20,
+             delay_factor=2.5, checks=("ttft_added", "chunk_forwarding", "memory_flat"),
+             note="aura-2-en PCM, one chunk per word as the emulator makes it; first byte and gaps vs direct"),
     Scenario("soak", "chat", concurrency=32, max_requests=20_000, max_seconds=40, ttft_factor=0.25,
              checks=("memory_flat", "cpu_per_request"), default=False,
              note="opt-in: 40 s of steady non-streamed load, for memory flatness"),

@@ -64,7 +64,21 @@ def memory_flat(side: dict[str, Any]) -> tuple[bool | None, str]:
     return growth <= limit, f"RSS {first:.1f} -> {first + growth:.1f} MB (growth <= {limit:.1f} MB)"
 
 
+UPLOAD_MEMORY_SHARE = 0.25
+
+
+def upload_memory(side: dict[str, Any]) -> tuple[bool | None, str]:
+    """An upload is spooled to disk and sent upstream from there: a worker's memory must not grow by
+    anything like the file's size (far less than a quarter of it)."""
+    added, upload = side.get("peak_rss_added_mb"), side.get("upload_mb")
+    if added is None or not upload:
+        return None, "no peak memory figure"
+    limit = UPLOAD_MEMORY_SHARE * upload
+    return added < limit, f"peak RSS rose {added:.1f} MB per worker for {upload:.0f} MiB uploads (< {limit:.1f} MB)"
+
+
 CHECKS: dict[str, Check] = {
+    "upload_memory": upload_memory,
     "throughput_95": throughput_95,
     "latency_added": latency_added,
     "ttft_added": ttft_added,

@@ -22,7 +22,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8787, help="TCP port (default 8787)")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help=f"accepted Bearer token (default {DEFAULT_TOKEN})")
-    parser.add_argument("--max-body-mb", type=float, default=20.0, help="request body limit, 413/3006 above it")
+    parser.add_argument("--max-body-mb", type=float, default=64.0,
+                        help="request body limit, 413/3006 above it (room for a 25 MiB upload in base64 JSON)")
     faults = parser.add_argument_group("faults (overridden by the control API and x-emulator-* headers)")
     faults.add_argument("--ttft-ms", type=float, help="delay before the first token")
     faults.add_argument("--token-delay-ms", type=float, help="delay between streamed tokens")

@@ -31,7 +31,7 @@ class Settings:
     """Process-wide state: CLI configuration plus the mutable fault and log stores."""
 
     token: str = DEFAULT_TOKEN
-    max_body_bytes: int = 20 * 1024 * 1024
+    max_body_bytes: int = 64 * 1024 * 1024  # a 25 MiB audio upload as base64 JSON is 33 MiB
     faults: FaultState = field(default_factory=FaultState)
     log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
 

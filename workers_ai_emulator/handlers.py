@@ -18,7 +18,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from . import embeddings, formats, images, llama_guard, reranker, streaming
+from . import audio, embeddings, formats, images, llama_guard, reranker, streaming
 from .access import admit, parse_json, settings_of
 from .envelope import ApiError, bad_input, json_response, success
 from .faults import Faults
@@ -154,7 +154,7 @@ def json_model(result: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
 FAMILIES: dict[str, Handler] = {
     "classic": classic, "openai": openai_style, "gpt-oss": gpt_oss, "embedding": embedding,
     "llama-guard": json_model(llama_guard.verdict), "reranker": json_model(reranker.ranking),
-    "image": images.run_json,
+    "image": images.run_json, "translation": audio.m2m100, "tts": audio.speak,
 }
 
 
@@ -171,6 +171,8 @@ async def run_model(request: web.Request) -> web.StreamResponse:
     spec = resolve_model(name)
     if spec.family == "image-form":  # FLUX.2 takes a multipart form, not JSON
         return await images.run_form(request, spec, raw, faults)
+    if spec.family == "asr":  # raw audio bodies as well as JSON
+        return await audio.recognise(request, spec, raw, faults, validate)
     body = parse_json(raw)
     if spec.vision == "parts" and isinstance(body, dict):
         read_conversation(body, "parts")  # refuses http(s) image URLs with the model's own message

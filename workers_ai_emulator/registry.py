@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import llama_guard, reranker, schemas
+from . import audio_models, llama_guard, reranker, schemas
 
 TASKS: dict[str, dict[str, str]] = {
     "Text Generation": {
@@ -262,6 +262,9 @@ from . import images as _images  # noqa: E402  (the image models live in their o
 
 TASKS["Text-to-Image"] = _images.TASK
 _SPECS += [ModelSpec(**fields) for fields in _images.SPECS]
+
+TASKS.update(audio_models.TASKS)
+_SPECS += [ModelSpec(**row) for row in audio_models.SPECS]
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -89,6 +90,27 @@ class FamilySettings(BaseModel):
         "lifecycle rule, see README); `0` keeps them",
     )
 
+
+    audio_max_upload_bytes: int = Field(
+        default=26_214_400, ge=1024,
+        description="Largest audio file transcriptions and translations accept (OpenAI's 25 MiB); a larger upload is "
+        "a 413, refused while it is read",
+    )
+    audio_translation_max_concurrency: int = Field(
+        default=4, ge=1, le=32,
+        description="m2m100 calls one translation may have in flight (segments are translated one call each, to "
+        "keep their timings)",
+    )
+    speech_voices: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="OpenAI voice names -> each speech model's speakers (`[speech_voices.\"@cf/...\"]` tables in "
+        "`settings.toml`; a JSON object in the environment)",
+    )
+
+    @field_validator("speech_voices", mode="before")
+    @classmethod
+    def _json_table(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("url_signing_secret")
     @classmethod

@@ -1,6 +1,6 @@
 """Everything that talks to Workers AI lives in this package."""
 
-from openai_compat.upstream.body import Body, json_body, multipart_body, raw_body
+from openai_compat.upstream.body import Body, json_body, json_with_file_body, multipart_body, raw_body
 from openai_compat.upstream.client import WorkersAIClient
 from openai_compat.upstream.reply import UpstreamReply, UpstreamStreamError
 
@@ -10,6 +10,7 @@ __all__ = [
     "UpstreamStreamError",
     "WorkersAIClient",
     "json_body",
+    "json_with_file_body",
     "multipart_body",
     "raw_body",
 ]

@@ -103,14 +103,17 @@ class WorkersAIClient:
         *,
         body: Body | None = None,
         requested: str | None = None,
+        query: dict[str, str] | None = None,
     ) -> UpstreamReply:
         """Run a model on a JSON `payload`, or on a prepared `body` (raw bytes, multipart). The
         reply's kind follows the Content-Type Workers AI answered with: a JSON result, SSE events,
-        or binary chunks, none of them read whole here except the JSON."""
+        or binary chunks, none of them read whole here except the JSON. `query` carries a model's
+        inputs when its body is raw bytes (nova-3's options), as URL query parameters."""
         if body is None:
             body = json_body(payload)
+        url = self.run_url(model) + (f"?{urlencode(query)}" if query else "")
         # Errors name the model as the client asked for it (an alias), not the @cf/ name behind it.
-        response, elapsed_ms = self._send("POST", self.run_url(model), model=requested or model, body=body)
+        response, elapsed_ms = self._send("POST", url, model=requested or model, body=body)
         media = media_type(response)
         if media == "text/event-stream":
             return UpstreamReply(media, elapsed_ms, events=stream_events(response), _response=response)

@@ -116,14 +116,27 @@ def stream_events(response: requests.Response) -> Iterator[dict[str, Any]]:
     raise UpstreamStreamError("The Workers AI stream ended before it was complete.")
 
 
+def read_piece(response: requests.Response) -> bytes:
+    """What has arrived of a binary body, up to a chunk's size; b"" at its end.
+
+    `read1` hands on whatever has arrived, whether the body is chunked or has a Content-Length:
+    `iter_content` would wait for a full 64 KiB of a length-delimited body, seconds of speech,
+    before passing any of it on."""
+    return response.raw.read1(BINARY_CHUNK_BYTES, decode_content=True)
+
+
 def stream_chunks(response: requests.Response, declared: int | None) -> Iterator[bytes]:
     """The binary body as it arrives; a body cut short of its declared length raises."""
     received = 0
     try:
-        for chunk in response.iter_content(chunk_size=BINARY_CHUNK_BYTES):
+        while chunk := read_piece(response):
             received += len(chunk)
             yield chunk
-    except (requests.RequestException, OSError, AttributeError, ValueError) as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, AttributeError, ValueError) as exc:
+        if declared is not None and received < declared and isinstance(exc, urllib3.exceptions.ProtocolError):
+            raise UpstreamStreamError(
+                f"Workers AI's binary reply ended after {received} of {declared} bytes."
+            ) from None
         raise UpstreamStreamError(f"Workers AI's binary reply broke off ({type(exc).__name__}).") from None
     finally:
         response.close()

@@ -22,8 +22,10 @@ from openai_compat.net.fetcher import GuardedFetcher
 from openai_compat.rerank.routes import bp as rerank_bp
 from openai_compat.responses.routes import bp as responses_bp
 from openai_compat.settings import Settings, SettingsError, load_settings
+from openai_compat.speech.routes import bp as speech_bp
 from openai_compat.storage import ObjectStore, StorageError, open_store
 from openai_compat.storage.housekeeping import Housekeeper
+from openai_compat.transcriptions.routes import bp as transcriptions_bp
 from openai_compat.upstream import WorkersAIClient
 from openai_compat.web import health
 from openai_compat.web.auth import init_auth
@@ -37,7 +39,8 @@ from openai_compat.web.services import EXTENSION_KEY, Services
 log = logging.getLogger("openai_compat")
 
 FAMILIES: tuple[Blueprint, ...] = (
-    models_bp, chat_bp, completions_bp, embeddings_bp, responses_bp, moderations_bp, rerank_bp, images_bp
+    models_bp, chat_bp, completions_bp, embeddings_bp, responses_bp, moderations_bp, rerank_bp, images_bp,
+    transcriptions_bp, speech_bp,
 )
 
 

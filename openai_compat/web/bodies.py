@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
@@ -203,8 +204,40 @@ def _size(storage: FileStorage) -> int:
     return size
 
 
-def form_body(*, max_bytes: int, max_parts: int = 64, max_field_bytes: int = 1024 * 1024) -> Form:
-    """The multipart form of this request, read under `max_bytes` in all."""
+SPOOL_BYTES = 500 * 1024
+"""A file part stays in memory up to this size, then moves to disk (werkzeug's own threshold)."""
+
+
+class FileTooLarge(RequestEntityTooLarge):
+    """A file part passed the per-file cap while it was being spooled."""
+
+
+class _CappedSpool(tempfile.SpooledTemporaryFile):  # type: ignore[type-arg]
+    """A file part's temporary file that refuses to grow past a cap, so an oversized upload is cut
+    off as it arrives rather than spooled whole and refused afterwards."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(max_size=SPOOL_BYTES, mode="rb+")
+        self._cap = cap
+        self._written = 0
+
+    def write(self, data: Any) -> int:
+        self._written += len(data)
+        if self._written > self._cap:
+            raise FileTooLarge()
+        return super().write(data)
+
+
+def form_body(
+    *,
+    max_bytes: int,
+    max_parts: int = 64,
+    max_field_bytes: int = 1024 * 1024,
+    max_file_bytes: int | None = None,
+    file_param: str | None = None,
+) -> Form:
+    """The multipart form of this request, read under `max_bytes` in all and, with `max_file_bytes`,
+    each file part under that size too (a 413 naming `file_param` as soon as one passes it)."""
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaTypeError(
             f"Unsupported Content-Type {request.mimetype or 'none'!r}: send the body as multipart/form-data."
@@ -216,6 +249,10 @@ def form_body(*, max_bytes: int, max_parts: int = 64, max_field_bytes: int = 102
     # werkzeug measures this against each 64 KiB read of the body, file parts included: below that a
     # file upload would be refused as an oversized field.
     request.max_form_memory_size = max(max_field_bytes, 128 * 1024)
+    if max_file_bytes is not None:
+        cap = max_file_bytes
+        # werkzeug asks the request for each file part's container; this request's answer is capped.
+        request._get_file_stream = lambda *args, **kwargs: _CappedSpool(cap)  # type: ignore[method-assign]
     try:
         fields = {name: request.form.getlist(name) for name in request.form}
         files = {
@@ -226,6 +263,11 @@ def form_body(*, max_bytes: int, max_parts: int = 64, max_field_bytes: int = 102
             ]
             for name in request.files
         }
+    except FileTooLarge:
+        raise PayloadTooLargeError(
+            f"Maximum content size limit ({max_file_bytes}) exceeded: a file in the form is larger.",
+            param=file_param,
+        ) from None
     except RequestEntityTooLarge:
         raise PayloadTooLargeError(
             f"The request body is too large: at most {max_bytes} bytes, {max_parts} parts and "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.parse
 
 import openai
@@ -143,12 +144,19 @@ def test_request_id_is_echoed_or_generated_and_logged_without_secrets(gateway: G
     assert echoed.headers["x-request-id"] == "abc-123"
     generated = requests.get(f"{gateway.url}/health", timeout=5).headers["x-request-id"]
     assert generated.startswith("req_")
-    gateway.client().chat.completions.create(model="gpt-4o-mini",
-                                             messages=[{"role": "user", "content": "my secret prompt"}])
-    lines = [json.loads(line) for line in gateway.log_text().splitlines() if line.startswith('{"request_id"')]
-    lines = [line for line in lines if line.get("event") == "request"]
+    reply = gateway.client().chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "my secret prompt"}])
+    request_id = reply.headers["x-request-id"]
+    # The access-log line is written when the response closes, just after the client has it.
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [json.loads(line) for line in gateway.log_text().splitlines() if line.startswith('{"request_id"')]
+        lines = [line for line in lines if line.get("event") == "request"]
+        if any(line["request_id"] == request_id for line in lines) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert any(line["request_id"] == "abc-123" and line["status"] == 200 for line in lines)
-    chat = [line for line in lines if line["path"] == "/v1/chat/completions" and line["status"] == 200]
+    chat = [line for line in lines if line["request_id"] == request_id and line["status"] == 200]
     assert chat and chat[-1]["model"] == "gpt-4o-mini" and "upstream_ms" in chat[-1] and "duration_ms" in chat[-1]
     log = gateway.log_text()
     assert gateway.api_key not in log and "emulator-token" not in log and "my secret prompt" not in log

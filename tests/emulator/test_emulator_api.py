@@ -167,7 +167,8 @@ def test_search_filters_and_pages(emu: EmulatorHandle) -> None:
     assert dims["@cf/baai/bge-small-en-v1.5"] == "384"
     assert [r["name"] for r in search(emu, search="Scout")["result"]] == ["@cf/meta/llama-4-scout-17b-16e-instruct"]
     assert search(emu, search="vector")["result"]  # matches descriptions too
-    assert search(emu, task="Translation")["result"] == []
+    assert search(emu, task="Summarization")["result"] == []
+    assert [r["name"] for r in search(emu, task="Translation")["result"]] == ["@cf/meta/m2m100-1.2b"]
     total = search(emu)["result_info"]["total_count"]
     page2 = search(emu, page=2, per_page=3)
     assert page2["result_info"] == {

@@ -280,3 +280,36 @@ def test_scalars_with_name_brackets_then_name_keeps_every_value() -> None:
 def test_a_form_with_both_spellings_of_a_field_is_not_a_500(forms: Gateway) -> None:
     reply = post_form(forms, {"prompt": "a cat", "tags": "a", "tags[]": ["b", "c"]}, path="/probe/parsed")
     assert reply.status_code != 500
+
+
+@probe.post("/probe/capped-file")
+def read_capped_file() -> Response:
+    form = form_body(max_bytes=50 * MAX_BYTES, max_file_bytes=4096, file_param="image")
+    return jsonify({"sizes": {name: [u.size for u in uploads] for name, uploads in form.files.items()}})
+
+
+class CountingStream(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.consumed = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.consumed += len(chunk)
+        return chunk
+
+
+def test_a_file_part_over_its_cap_is_cut_off_while_it_is_read(forms: Gateway) -> None:
+    body, content_type = encoded([("image", ("big.png", b"p" * (20 * MAX_BYTES), "image/png"))])
+    stream = CountingStream(body)
+    reply = forms.client.post("/probe/capped-file", input_stream=stream, content_type=content_type,
+                              headers={**AUTH, "Content-Length": str(len(body))})
+    assert_openai_error(reply, 413, "request_too_large")
+    assert reply.get_json()["error"]["param"] == "image" and "4096" in reply.get_json()["error"]["message"]
+    assert stream.consumed < len(body) // 10  # refused as the part passed the cap, not after reading it all
+    assert forms.runs() == []
+
+
+def test_a_file_part_of_exactly_its_cap_is_accepted(forms: Gateway) -> None:
+    reply = post_form(forms, {"image": (io.BytesIO(b"q" * 4096), "a.png", "image/png")}, path="/probe/capped-file")
+    assert reply.status_code == 200 and reply.get_json()["sizes"] == {"image": [4096]}

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request
 
 from openai_compat.errors import UpstreamError
 from openai_compat.upstream import UpstreamStreamError, WorkersAIClient, json_body, multipart_body, raw_body
+from openai_compat.upstream import reply as reply_module
 from tests.unit.factories import make_settings, run_url
 
 WHISPER = "@cf/openai/whisper-large-v3-turbo"
@@ -132,7 +133,7 @@ def test_read_body_refuses_a_declared_length_over_the_cap_without_reading(
     reply = client.run(SDXL, {"prompt": "cat"})
     assert reply.content_length == 5000
     read = []
-    monkeypatch.setattr(requests.Response, "iter_content", lambda self, chunk_size=None: read.append(1) or iter([]))
+    monkeypatch.setattr(reply_module, "read_piece", lambda response: read.append(1) or b"")
     with pytest.raises(UpstreamError) as caught:
         reply.read_body(4999)
     assert caught.value.status == 502 and "4999" in caught.value.message
@@ -146,13 +147,16 @@ def test_read_body_refuses_an_undeclared_body_once_past_the_cap(
     pieces = [b"x" * 1000] * 10
     served = []
 
-    def chunked(self: requests.Response, chunk_size: int | None = None) -> Iterator[bytes]:
-        for piece in pieces:
+    remaining = iter(pieces)
+
+    def chunked(response: requests.Response) -> bytes:
+        piece = next(remaining, b"")
+        if piece:
             served.append(piece)
-            yield piece
+        return piece
 
     responses.post(run_url(SDXL), body=b"".join(pieces), content_type="image/png")
-    monkeypatch.setattr(requests.Response, "iter_content", chunked)
+    monkeypatch.setattr(reply_module, "read_piece", chunked)
     reply = client.run(SDXL, {"prompt": "cat"})
     assert reply.content_length is None
     with pytest.raises(UpstreamError):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 
 import pytest
@@ -294,3 +296,44 @@ def test_a_redirect_is_an_upstream_error_naming_where_it_pointed(client: Workers
         client.run(MODEL, {"prompt": "x"})
     assert "https://elsewhere.test/" in caught.value.message and caught.value.status == 502
     assert len(responses.calls) == 1
+
+
+class _SlowBody(http.server.BaseHTTPRequestHandler):
+    """Answers with a body in five pieces 200 ms apart, with a Content-Length or chunked."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        chunked = "chunked" in self.path
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/mpeg")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", "5000")
+        self.end_headers()
+        for index in range(5):
+            piece = bytes([65 + index]) * 1000
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            self.wfile.flush()
+            time.sleep(0.2)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("model", ["@cf/deepgram/aura-2-en", "@cf/deepgram/chunked"])
+def test_a_binary_body_is_passed_on_as_it_arrives_with_or_without_a_length(model: str) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowBody)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/client/v4"
+        client = WorkersAIClient(make_settings(workers_ai_base_url=base))
+        reply = client.run(model, {"text": "hi"})
+        started = time.monotonic()
+        arrivals = [(time.monotonic() - started, chunk) for chunk in reply.chunks or []]
+    finally:
+        server.shutdown()
+    assert b"".join(chunk for _, chunk in arrivals) == b"".join(bytes([65 + i]) * 1000 for i in range(5))
+    assert len(arrivals) >= 4 and arrivals[0][0] < 0.15  # the first piece long before the last was sent

@@ -10,29 +10,30 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from openai_compat.textgen.sampling import Lenient, SamplingFields
+from openai_compat.core.wire import WireModel
+from openai_compat.textgen.sampling import SamplingFields
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 
-class TextPart(Lenient):
+class TextPart(WireModel):
     type: Literal["text"]
     text: str
 
 
-class ImageURL(Lenient):
+class ImageURL(WireModel):
     IGNORED = frozenset({"detail"})
 
     url: str = Field(min_length=1)
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class ImagePart(Lenient):
+class ImagePart(WireModel):
     type: Literal["image_url"]
     image_url: ImageURL
 
 
-class OtherPart(Lenient):
+class OtherPart(WireModel):
     """input_audio, file and refusal parts: parsed so the error can name them precisely."""
 
     type: Literal["input_audio", "file", "refusal"]
@@ -41,18 +42,18 @@ class OtherPart(Lenient):
 ContentPart = Annotated[TextPart | ImagePart | OtherPart, Field(discriminator="type")]
 
 
-class FunctionCall(Lenient):
+class FunctionCall(WireModel):
     name: str
     arguments: str = ""
 
 
-class MessageToolCall(Lenient):
+class MessageToolCall(WireModel):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
-class Message(Lenient):
+class Message(WireModel):
     role: Role
     content: str | list[ContentPart] | None = None
     name: str | None = None
@@ -70,35 +71,35 @@ class Message(Lenient):
         return self
 
 
-class FunctionDefinition(Lenient):
+class FunctionDefinition(WireModel):
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
 
 
-class Tool(Lenient):
+class Tool(WireModel):
     type: Literal["function"]
     function: FunctionDefinition
 
 
-class NamedFunction(Lenient):
+class NamedFunction(WireModel):
     name: str
 
 
-class NamedToolChoice(Lenient):
+class NamedToolChoice(WireModel):
     type: Literal["function"]
     function: NamedFunction
 
 
-class JSONSchemaFormat(Lenient):
+class JSONSchemaFormat(WireModel):
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
     description: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     strict: bool | None = None
 
 
-class ResponseFormat(Lenient):
+class ResponseFormat(WireModel):
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JSONSchemaFormat | None = None
 

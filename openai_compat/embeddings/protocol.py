@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from openai_compat.core.wire import WireModel
 
 EncodingFormat = Literal["float", "base64"]
 
 
-class EmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class EmbeddingRequest(WireModel):
     IGNORED: ClassVar[frozenset[str]] = frozenset({"user"})
 
     model: str = Field(min_length=1)

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import Field, StrictFloat, StrictInt
+
+from openai_compat.core.wire import WireModel
 
 ResponseFormat = Literal["url", "b64_json"]
 OutputFormat = Literal["png", "jpeg", "webp"]
 Quality = Literal["auto", "standard", "hd", "low", "medium", "high"]
 
 
-class WorkersKnobs(BaseModel):
+class WorkersKnobs(WireModel):
     """Workers AI's image parameters, for clients that want them (sent with `extra_body`)."""
 
-    model_config = ConfigDict(extra="allow")
 
     negative_prompt: str | None = None
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None

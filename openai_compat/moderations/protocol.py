@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from openai_compat.core.wire import WireModel
 
 
-class ModerationRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class ModerationRequest(WireModel):
 
     input: Any
     model: str | None = Field(default=None, min_length=1)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from openai_compat.core.wire import WireModel
 
 
-class RerankRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class RerankRequest(WireModel):
     IGNORED: ClassVar[frozenset[str]] = frozenset(
         {"max_tokens_per_doc", "max_chunks_per_doc", "rank_fields", "priority"}
     )

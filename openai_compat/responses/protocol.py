@@ -10,14 +10,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from openai_compat.textgen.sampling import Lenient
+from openai_compat.core.wire import WireModel
 
 MAX_METADATA_KEYS = 16
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 512
 
 
-class ContentPart(Lenient):
+class ContentPart(WireModel):
     """`input_text`, `input_image`, `output_text`, `refusal`, `input_file`, `input_audio`..."""
 
     type: str
@@ -28,7 +28,7 @@ class ContentPart(Lenient):
     refusal: str | None = None
 
 
-class InputItem(Lenient):
+class InputItem(WireModel):
     """One item of `input`: a message (`type` omitted or `message`), a `function_call`, a
     `function_call_output`, a `reasoning` item passed back, or an item type the gateway names in a 400."""
 
@@ -62,7 +62,7 @@ class InputItem(Lenient):
         return self
 
 
-class FunctionTool(Lenient):
+class FunctionTool(WireModel):
     type: str
     name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_-]{1,64}$")
     description: str | None = None
@@ -70,7 +70,7 @@ class FunctionTool(Lenient):
     strict: bool | None = None
 
 
-class NamedFunction(Lenient):
+class NamedFunction(WireModel):
     type: Literal["function"]
     name: str
 
@@ -78,7 +78,7 @@ class NamedFunction(Lenient):
 ToolChoice = Literal["none", "auto", "required"] | NamedFunction
 
 
-class TextFormat(Lenient):
+class TextFormat(WireModel):
     type: Literal["text", "json_object", "json_schema"]
     name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_-]{1,64}$")
     description: str | None = None
@@ -92,14 +92,14 @@ class TextFormat(Lenient):
         return self
 
 
-class TextOptions(Lenient):
+class TextOptions(WireModel):
     IGNORED = frozenset({"verbosity"})
 
     format: TextFormat | None = None
     verbosity: str | None = None
 
 
-class ReasoningOptions(Lenient):
+class ReasoningOptions(WireModel):
     IGNORED = frozenset({"summary", "generate_summary"})
 
     effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
@@ -107,13 +107,13 @@ class ReasoningOptions(Lenient):
     generate_summary: str | None = None
 
 
-class StreamOptions(Lenient):
+class StreamOptions(WireModel):
     IGNORED = frozenset({"include_obfuscation"})
 
     include_obfuscation: bool | None = None
 
 
-class CreateResponseRequest(Lenient):
+class CreateResponseRequest(WireModel):
     IGNORED = frozenset({"user", "service_tier", "truncation", "include", "prompt_cache_key", "safety_identifier",
                          "max_tool_calls", "top_logprobs", "stream_options"})
 
@@ -173,13 +173,13 @@ class CreateResponseRequest(Lenient):
         return value
 
 
-class InputItemsQuery(Lenient):
+class InputItemsQuery(WireModel):
     after: str | None = None
     before: str | None = None
     limit: int = Field(default=20, ge=1, le=100)
     order: Literal["asc", "desc"] = "desc"
 
 
-class RetrieveQuery(Lenient):
+class RetrieveQuery(WireModel):
     stream: bool = False
     starting_after: int | None = Field(default=None, ge=-1)

@@ -6,13 +6,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from openai_compat.textgen.sampling import Lenient
+from openai_compat.core.wire import WireModel
 
 SpeechFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 DEFAULT_MODEL = "@cf/deepgram/aura-2-en"
 
 
-class SpeechRequest(Lenient):
+class SpeechRequest(WireModel):
     IGNORED: ClassVar[frozenset[str]] = frozenset({"instructions"})
 
     model: str = Field(default=DEFAULT_MODEL, min_length=1)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, ClassVar
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from openai_compat.core.wire import WireModel
 from openai_compat.errors import InvalidRequestError
 from openai_compat.textgen.request import Sampling
 
@@ -16,22 +17,14 @@ Stop = Annotated[str, Field()] | Annotated[list[str], Field(max_length=4)] | Non
 Refusal = tuple[str, bool, str]
 
 
-class Lenient(BaseModel):
-    """Unknown fields are tolerated (the SDKs' `extra_body` lands here) and logged as ignored;
-    `IGNORED` lists the declared fields the gateway accepts without acting on them."""
-
-    model_config = ConfigDict(extra="allow")
-    IGNORED: ClassVar[frozenset[str]] = frozenset()
-
-
-class StreamOptions(Lenient):
+class StreamOptions(WireModel):
     IGNORED = frozenset({"include_obfuscation"})
 
     include_usage: bool | None = None
     include_obfuscation: bool | None = None
 
 
-class SamplingFields(Lenient):
+class SamplingFields(WireModel):
     """Fields shared with legacy Completions, including the Workers AI extras."""
 
     IGNORED = frozenset({"user"})

@@ -56,12 +56,29 @@ def _data_uri_parts(turn: Turn) -> str | list[dict[str, Any]]:
     ]
 
 
+MAX_ARGUMENT_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        current, level = pending.pop()
+        deepest = max(deepest, level)
+        if isinstance(current, dict):
+            pending += [(item, level + 1) for item in current.values()]
+        elif isinstance(current, list):
+            pending += [(item, level + 1) for item in current]
+    return deepest
+
+
 def _call_object(name: str, arguments: str) -> dict[str, Any]:
+    """Classic models take a past call's arguments as an object; arguments that are not JSON (or
+    nest deeper than any real call, which could not be re-encoded) are passed on as the string sent."""
     try:
         parsed = json.loads(arguments) if arguments else {}
     except (ValueError, RecursionError):
-        parsed = arguments
-    return {"name": name, "arguments": parsed}
+        return {"name": name, "arguments": arguments}
+    return {"name": name, "arguments": parsed if _depth(parsed) <= MAX_ARGUMENT_DEPTH else arguments}
 
 
 def _classic_message(turn: Turn, profile: TextModelProfile) -> dict[str, Any]:

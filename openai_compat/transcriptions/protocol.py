@@ -10,14 +10,14 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from openai_compat.textgen.sampling import Lenient
+from openai_compat.core.wire import WireModel
 
 ResponseFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
 Granularity = Literal["segment", "word"]
 DEFAULT_MODEL = "@cf/openai/whisper-large-v3-turbo"
 
 
-class TranslationRequest(Lenient):
+class TranslationRequest(WireModel):
     IGNORED: ClassVar[frozenset[str]] = frozenset({"temperature"})
 
     model: str = Field(default=DEFAULT_MODEL, min_length=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
@@ -84,6 +85,31 @@ def _not_json(constant: str) -> Any:
     )
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A `\\uD800`-`\\uDFFF` escape: the only way a JSON body can carry a lone surrogate (valid pairs
+combine into one character when decoded, and are let through)."""
+
+
+def _refuse_lone_surrogates(value: Any, path: str) -> None:
+    """Text that cannot be encoded as UTF-8 cannot be sent to Workers AI: a 400 naming where it is."""
+    pending: list[tuple[Any, str]] = [(value, path)]
+    while pending:
+        current, where = pending.pop()
+        if isinstance(current, str):
+            try:
+                current.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidRequestError(
+                    f"The text at '{where or 'body'}' holds a lone UTF-16 surrogate, which is not valid Unicode.",
+                    param=where or None, code="invalid_value",
+                ) from None
+        elif isinstance(current, dict):
+            pending += [(item, f"{where}.{key}" if where else str(key)) for key, item in current.items()]
+            pending += [(key, where) for key in current if isinstance(key, str)]
+        elif isinstance(current, list):
+            pending += [(item, f"{where}[{index}]") for index, item in enumerate(current)]
+
+
 def json_body() -> Any:
     """The decoded JSON body; a clear error for the wrong media type or broken JSON."""
     mimetype = request.mimetype
@@ -113,6 +139,8 @@ def json_body() -> Any:
         ) from None
     if not isinstance(data, dict):
         raise InvalidRequestError("The request body must be a JSON object.")
+    if _SURROGATE_ESCAPE.search(raw):
+        _refuse_lone_surrogates(data, "")
     return data
 
 

@@ -16,7 +16,7 @@ from urllib3.filepost import encode_multipart_formdata
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from openai_compat.textgen.sampling import Lenient
+from openai_compat.core.wire import WireModel
 from openai_compat.upstream import multipart_body
 from openai_compat.web.bodies import Form, Upload, form_body, parse_form
 from openai_compat.web.services import services
@@ -42,7 +42,7 @@ def _describe(upload: Upload) -> dict[str, Any]:
     }
 
 
-class ProbeRequest(Lenient):
+class ProbeRequest(WireModel):
     prompt: str
     n: int = 1
     tags: list[str] = []

@@ -22,7 +22,12 @@ bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.web_concurrency
 # Streams hold a connection for their whole length, so sync workers are wrong here; the README's
 # Performance section has the measurements behind the default.
-worker_class = _settings.gunicorn_worker_class
+# gevent: gunicorn's gevent worker with time limits on idle and slow clients (see the module).
+worker_class = (
+    "openai_compat.web.gunicorn_worker.GatewayWorker"
+    if _settings.gunicorn_worker_class == "gevent"
+    else _settings.gunicorn_worker_class
+)
 threads = _settings.gunicorn_threads
 worker_connections = _settings.gunicorn_worker_connections
 timeout = _settings.gunicorn_timeout
@@ -35,7 +40,7 @@ accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = _settings.log_level.lower()
 
-if worker_class == "gevent":
+if _settings.gunicorn_worker_class == "gevent":
     # gevent records every greenlet's spawning stack by default: ~14 objects and a stack walk per
     # request, for a debugging aid. An operator can still turn it on through the same variable.
     os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "false")

@@ -77,6 +77,14 @@ class MethodNotAllowedError(APIError):
     default_code = "method_not_allowed"
 
 
+class RequestTimeoutError(APIError):
+    """The client sent its request too slowly (408: the SDKs retry it)."""
+
+    status = 408
+    error_type = "invalid_request_error"
+    default_code = "request_timeout"
+
+
 class PayloadTooLargeError(APIError):
     status = 413
     error_type = "invalid_request_error"

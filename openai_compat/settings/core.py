@@ -144,6 +144,16 @@ class CoreSettings(BaseModel):
     gunicorn_keepalive: int = Field(
         default=95, ge=1, description="Keep-alive seconds (longer than the routers' idle keep-alive)"
     )
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A new connection must send its request head within this (`gevent` workers)"
+    )
+    http_io_timeout_seconds: float = Field(
+        default=60.0, gt=0,
+        description="Each read of a request body and each write of a reply must progress within this (`gevent`)",
+    )
+    http_body_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="A request body must arrive whole within this, however slowly it trickles"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO",
         description="One JSON line per request on stdout: request id, method, path, status, duration, model, "

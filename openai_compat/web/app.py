@@ -35,6 +35,7 @@ from openai_compat.web.json_provider import FlaskJSON
 from openai_compat.web.request_log import init_request_log, log_usage
 from openai_compat.web.retries import init_retry_policy
 from openai_compat.web.services import EXTENSION_KEY, Services
+from openai_compat.web.slow_clients import init_body_deadline
 
 log = logging.getLogger("openai_compat")
 
@@ -104,6 +105,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.json = FlaskJSON(app)
     app.extensions[EXTENSION_KEY] = build_services(settings)
 
+    init_body_deadline(app, settings.http_body_timeout_seconds)
     init_request_log(app)
     init_retry_policy(app)
     init_cors(app, settings.cors_allowed_origins)

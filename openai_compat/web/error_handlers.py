@@ -14,6 +14,7 @@ from openai_compat.errors import (
     MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
+    RequestTimeoutError,
     UnsupportedMediaTypeError,
 )
 
@@ -41,6 +42,8 @@ def _from_http_exception(exc: HTTPException) -> APIError:
         if allowed:
             error.headers["Allow"] = allowed
         return error
+    if status == 408:
+        return RequestTimeoutError(exc.description or "The request took too long to arrive.")
     if status == 413:
         return PayloadTooLargeError("The request body is too large.")
     if status == 415:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from openai_compat.core.model_names import is_workers_ai_name
+from openai_compat.core.pricing import known_unit
+from openai_compat.setting_formats import NamedKey, merged_table, parse_aliases, split_csv
 
 DEFAULT_SETTINGS_FILE = Path(__file__).resolve().parent.parent / "settings.toml"
 CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
@@ -26,36 +29,16 @@ SECRET_FIELDS = (
     "cloudflare_ai_gateway_token",
     "r2_access_key_id",
     "r2_secret_access_key",
+    "redis_url",
+    "admin_api_key",
+    "metrics_api_key",
 )
+JSON_TABLE_FIELDS = ("named_api_keys", "model_prices")
+"""Tables in `settings.toml`; in the environment, JSON objects merged over the file's table by name."""
 
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message is one line that names it."""
-
-
-def _split_csv(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-def parse_aliases(text: str) -> dict[str, str]:
-    """Accept `a=@cf/x,b=@cf/y` (easy in a PaaS dashboard) or a JSON object."""
-    text = text.strip()
-    if not text:
-        return {}
-    if text.startswith("{"):
-        loaded = json.loads(text)
-        if not isinstance(loaded, dict):
-            raise ValueError("expected a JSON object")
-        return {str(k): str(v) for k, v in loaded.items()}
-    aliases: dict[str, str] = {}
-    for pair in text.split(","):
-        name, sep, target = pair.partition("=")
-        if not sep or not name.strip() or not target.strip():
-            raise ValueError(f"expected name=model pairs, got {pair.strip()!r}")
-        aliases[name.strip()] = target.strip()
-    return aliases
 
 
 class Settings(BaseModel):
@@ -94,6 +77,19 @@ class Settings(BaseModel):
     allow_unauthenticated: bool = Field(
         default=False, description="Must be `true` to run without `GATEWAY_API_KEYS` (logs a warning)"
     )
+    named_api_keys: dict[str, NamedKey] = Field(
+        default_factory=dict,
+        description="Client keys by name, each with `secret_sha256` (the SHA-256 of the key; make one with "
+        "`python -m openai_compat new-key NAME`) and optional `models`, `requests_per_minute`, "
+        "`tokens_per_minute`, `budget_usd_per_day`, `budget_usd_per_month`: `[named_api_keys.NAME]` tables, "
+        "or a JSON object in the environment (merged over the file's by name)",
+    )
+    admin_api_key: SecretStr | None = Field(
+        default=None, description="The only key `GET /admin/usage` accepts (unset: that endpoint answers 403)"
+    )
+    metrics_api_key: SecretStr | None = Field(
+        default=None, description="If set, the only key `GET /metrics` accepts; unset, any client key may read it"
+    )
     cors_allowed_origins: list[str] = Field(
         default_factory=lambda: ["*"], description="Comma-separated origins allowed to call from a browser"
     )
@@ -104,6 +100,12 @@ class Settings(BaseModel):
     )
     models_cache_ttl_seconds: float = Field(
         default=300.0, ge=0, description="How long the Workers AI model catalogue is cached"
+    )
+    model_prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Prices that override or complete the catalogue's, per Workers AI model and catalogue unit: "
+        "`[model_prices.\"@cf/...\"]` tables with `\"per M input tokens\" = 0.06`, or a JSON object in the "
+        "environment (merged over the file's by model)",
     )
 
     upstream_connect_timeout_seconds: float = Field(default=5.0, gt=0, description="Connect timeout to Workers AI")
@@ -168,6 +170,24 @@ class Settings(BaseModel):
         default=10.0, gt=0, description="Connect and read timeout for each call to the store"
     )
 
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis (`redis://` or `rediss://`) holding rate limits, budgets and per-key usage, shared by every "
+        "worker and instance; unset, they are kept in memory, per worker process",
+    )
+    redis_tls_verify: bool = Field(
+        default=True,
+        description="Verify a `rediss://` server's certificate (Heroku's Redis has a self-signed one: `false` there)",
+    )
+    redis_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Connect and read timeout for each Redis call"
+    )
+    graceful_timeout_seconds: float = Field(
+        default=20.0, ge=0,
+        description="On SIGTERM, streams still open may run this long, then end with an error event "
+        "(gunicorn's own grace is kept at least 5 s longer)",
+    )
+
     port: int = Field(default=8000, ge=1, le=65535, description="Where gunicorn listens (PaaS hosts set `PORT`)")
     host: str = Field(default="0.0.0.0", description="Interface gunicorn binds")
     web_concurrency: int = Field(default=2, ge=1, description="gunicorn worker processes")
@@ -208,7 +228,7 @@ class Settings(BaseModel):
     @field_validator("gateway_api_keys", "cors_allowed_origins", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
-        return _split_csv(value)
+        return split_csv(value)
 
     @field_validator("workers_ai_base_url", "cloudflare_ai_gateway_base_url", "r2_endpoint_url")
     @classmethod
@@ -226,6 +246,42 @@ class Settings(BaseModel):
             if not is_workers_ai_name(target):
                 raise ValueError(f"alias {name!r} must point at an @cf/ or @hf/ model, not {target!r}")
         return value
+
+    @field_validator("named_api_keys")
+    @classmethod
+    def _key_names(cls, value: dict[str, NamedKey]) -> dict[str, NamedKey]:
+        seen: dict[str, str] = {}
+        for name, key in value.items():
+            if not re.match(r"^[A-Za-z0-9._-]{1,64}$", name):
+                raise ValueError(f"key name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
+            digest = key.secret_sha256.lower()
+            if digest in seen:
+                raise ValueError(f"keys {seen[digest]!r} and {name!r} have the same secret_sha256")
+            seen[digest] = name
+        return value
+
+    @field_validator("model_prices")
+    @classmethod
+    def _prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for model, units in value.items():
+            if not is_workers_ai_name(model):
+                raise ValueError(f"prices are per Workers AI model (@cf/...), not {model!r}")
+            for unit, price in units.items():
+                if not known_unit(unit):
+                    raise ValueError(f"{model}: the unit {unit!r} is not one the catalogue uses")
+                if price < 0 or price != price:
+                    raise ValueError(f"{model}: the price for {unit!r} must be a number >= 0")
+        return value
+
+    @model_validator(mode="after")
+    def _key_models(self) -> Settings:
+        for name, key in self.named_api_keys.items():
+            for model in key.models or []:
+                if model not in self.model_aliases and not is_workers_ai_name(model):
+                    raise ValueError(
+                        f"NAMED_API_KEYS: key {name!r} allows {model!r}, which is neither an alias nor an @cf/ model"
+                    )
+        return self
 
     @property
     def r2_endpoint(self) -> str:
@@ -275,15 +331,20 @@ def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = 
     aliases = dict(values.pop("model_aliases", {}) or {})
     for field in Settings.model_fields:
         raw = environ.get(_env_name(field))
-        if raw is not None and field != "model_aliases":
+        if raw is not None and field != "model_aliases" and field not in JSON_TABLE_FIELDS:
             values[field] = raw
+    for field in JSON_TABLE_FIELDS:
+        try:
+            values[field] = merged_table(values.get(field), environ.get(_env_name(field), ""))
+        except ValueError as exc:
+            raise SettingsError(f"configuration error: {_env_name(field)} is invalid: {exc}") from None
     try:
         aliases.update(parse_aliases(environ.get("MODEL_ALIASES", "")))
     except (ValueError, json.JSONDecodeError) as exc:
         raise SettingsError(f"configuration error: MODEL_ALIASES is invalid: {exc}") from None
     values["model_aliases"] = aliases
     for key in ("cloudflare_ai_gateway_id", "cloudflare_ai_gateway_token", "r2_endpoint_url", "r2_bucket",
-                "r2_access_key_id", "r2_secret_access_key"):
+                "r2_access_key_id", "r2_secret_access_key", "redis_url", "admin_api_key", "metrics_api_key"):
         if values.get(key) == "":
             values[key] = None
     try:
@@ -293,12 +354,14 @@ def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = 
         if not error["loc"]:  # a rule across settings: its message names them
             raise SettingsError(f"configuration error: {str(error['msg']).removeprefix('Value error, ')}") from None
         field = str(error["loc"][0])
-        problem = "is required" if error["type"] == "missing" else f"is invalid: {error['msg']}"
+        inside = ".".join(str(part) for part in error["loc"][1:])  # which entry of a table
+        message = f"{inside}: {error['msg']}" if inside else error["msg"]
+        problem = "is required" if error["type"] == "missing" and not inside else f"is invalid: {message}"
         where = "in the environment" if field in SECRET_FIELDS else f"in the environment or {path.name}"
         raise SettingsError(f"configuration error: {_env_name(field)} {problem} (set it {where})") from None
-    if not settings.gateway_api_keys and not settings.allow_unauthenticated:
+    if not settings.gateway_api_keys and not settings.named_api_keys and not settings.allow_unauthenticated:
         raise SettingsError(
             "configuration error: GATEWAY_API_KEYS is required "
-            "(comma-separated client keys; or set ALLOW_UNAUTHENTICATED=true to run without auth)"
+            "(comma-separated client keys, or NAMED_API_KEYS; or set ALLOW_UNAUTHENTICATED=true to run without auth)"
         )
     return settings

@@ -117,6 +117,14 @@ class UpstreamError(APIError):
     default_code = "upstream_error"
 
 
+class ServiceUnavailableError(APIError):
+    """The gateway itself cannot serve now (shutting down, a dependency down): retry, elsewhere."""
+
+    status = 503
+    error_type = "server_error"
+    default_code = "service_unavailable"
+
+
 class UpstreamTimeoutError(APIError):
     status = 504
     error_type = "server_error"

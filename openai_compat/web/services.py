@@ -1,5 +1,6 @@
 """The per-process objects every family shares, kept on the Flask app rather than in globals, and
-the serving prelude every family starts with: which Workers AI model runs the request.
+the serving prelude every family starts with: which Workers AI model runs the request, whether the
+caller's key may use it, and whether the key's limits and budgets admit one more request.
 """
 
 from __future__ import annotations
@@ -7,17 +8,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 
+from openai_compat.core import metrics
 from openai_compat.core.catalogue import ModelCatalogue
+from openai_compat.core.keys import current_caller
 from openai_compat.core.logs import note
 from openai_compat.core.metering import Meter, Usage
 from openai_compat.core.model_names import ResolvedModel, Task, resolve_model
-from openai_compat.errors import InvalidRequestError
+from openai_compat.errors import APIError, InvalidRequestError, PermissionDeniedError
 from openai_compat.net.fetcher import GuardedFetcher
+from openai_compat.quotas import Quotas
 from openai_compat.settings import Settings
 from openai_compat.storage import ObjectStore
 from openai_compat.upstream import UpstreamReply, WorkersAIClient
+
+RATE_LIMIT_HEADERS = "ratelimit_headers"
+"""Where `open_model` leaves the `x-ratelimit-*` headers for the response (on Flask's `g`)."""
 
 EXTENSION_KEY = "openai_compat"
 
@@ -30,6 +37,7 @@ class Services:
     fetcher: GuardedFetcher
     meter: Meter
     storage: ObjectStore
+    quotas: Quotas
 
 
 def services() -> Services:
@@ -49,7 +57,14 @@ class ModelTarget:
 
     def run(self, payload: dict[str, Any] | None = None, **kwargs: Any) -> UpstreamReply:
         """One upstream call; errors name the model as the client asked for it."""
-        return self.svc.upstream.run(self.resolved.upstream, payload, requested=self.resolved.requested, **kwargs)
+        model = self.resolved.upstream
+        try:
+            reply = self.svc.upstream.run(model, payload, requested=self.resolved.requested, **kwargs)
+        except APIError as exc:
+            metrics.UPSTREAM_ERRORS.labels(model, str(exc.status), exc.code or "").inc()
+            raise
+        metrics.UPSTREAM_SECONDS.labels(model).observe(reply.elapsed_ms / 1000)
+        return reply
 
     def record(self, usage: Usage) -> None:
         """Report the request's usage to the meter: once per request."""
@@ -61,6 +76,15 @@ def open_model(svc: Services, model: str, task: Task) -> ModelTarget:
     naming `model` says more than whatever that model answers to an input meant for another kind of
     model. Models the catalogue does not list, or an unavailable catalogue, pass."""
     resolved = resolve_model(model, svc.settings.model_aliases)
+    caller = current_caller.get()
+    policy = caller.policy if caller is not None else None
+    if policy is not None and not policy.allows(resolved.requested, resolved.upstream):
+        raise PermissionDeniedError(
+            f"The key `{policy.name}` may not use the model `{resolved.requested}`. "
+            f"Its models: {', '.join(sorted(policy.models or ()))}.",
+            param="model",
+            code="model_not_allowed",
+        )
     found = svc.catalogue.task_of(resolved.upstream)
     if found and found != task.name:
         raise InvalidRequestError(
@@ -70,4 +94,6 @@ def open_model(svc: Services, model: str, task: Task) -> ModelTarget:
             code="invalid_model",
         )
     note(model=model, workers_ai_model=resolved.upstream)
+    if RATE_LIMIT_HEADERS not in g:  # one admission per request, however many models it opens
+        g.ratelimit_headers = svc.quotas.admit(caller)
     return ModelTarget(resolved, svc)

@@ -88,6 +88,11 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.json = FlaskJSON(app)
     svc = build_services(settings)
     app.extensions[EXTENSION_KEY] = svc
+    limited = any(policy.limited for policy in svc.quotas.policies.values())
+    if limited and not svc.quotas.shared and settings.web_concurrency > 1:
+        log_event(log, "limits_per_worker", level=logging.WARNING,
+                  detail=f"without REDIS_URL each of the {settings.web_concurrency} workers counts limits and "
+                  "budgets on its own: set REDIS_URL to enforce them exactly")
 
     init_request_log(app)
     init_connections(app)

@@ -296,3 +296,12 @@ def test_ready_when_configuration_and_storage_are_fine(gateway: Gateway) -> None
     assert reply.get_json() == {"status": "ready",
                                 "checks": {"settings": "ok", "storage": "ok", "redis": "not configured"}}
     assert not gateway.upstream.calls  # never asks Workers AI
+
+
+@pytest.mark.parametrize("catalogue_records", [PRICED])
+@pytest.mark.parametrize("settings_overrides", [{"named_api_keys": named(models=["gpt-4o-mini", QWEN])}])
+def test_a_key_limited_to_some_models_lists_only_those(gateway: Gateway) -> None:
+    listed = {m["id"] for m in gateway.client.get("/v1/models", headers=bearer(CI_SECRET)).get_json()["data"]}
+    assert listed == {"gpt-4o-mini", QWEN, LLAMA}  # LLAMA: the model behind gpt-4o-mini here
+    everything = {m["id"] for m in gateway.get("/v1/models").get_json()["data"]}
+    assert GLM in everything and len(everything) > len(listed)

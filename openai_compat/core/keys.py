@@ -82,9 +82,10 @@ class KeyRing:
 
     def identify(self, token: str) -> Caller | None:
         """The caller a presented key belongs to, or None for an unknown key."""
-        policy = self._by_hash.get(secret_hash(token))
-        if policy is not None:
-            return Caller(policy.name, policy)
+        if self._by_hash:
+            policy = self._by_hash.get(secret_hash(token))
+            if policy is not None:
+                return Caller(policy.name, policy)
         # Compare against every plain key so timing does not reveal which (or whether an early) one matched.
         presented = token.encode()
         matched = False

@@ -12,6 +12,7 @@ the request resolved to, keys the configured key names (never a secret).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -49,29 +50,47 @@ COST = Counter(f"{PREFIX}_cost_usd_total", "Cost at Workers AI's published price
 UNPRICED = Counter(f"{PREFIX}_unpriced_requests_total", "Requests whose cost could not be known", ["model", "key"])
 
 
+UNLISTED = "unlisted"
+"""The `model` label of a model neither the catalogue nor an alias names: client-chosen names must
+not each become a new time series."""
+
+_children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, looked up once per label set: `labels()` validates and locks on every
+    call, a measurable share of a request's CPU when several metrics are touched per request. The label
+    sets are bounded (routes, statuses, listed models, configured keys), and so is this cache."""
+    key = (metric, labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
+
+
 def record_usage(measurement: Measurement) -> None:
-    """The metering sink: a request's usage and cost, by model and key."""
+    """The metering sink: a request's usage and cost, by model and key (the model answered, so it exists)."""
     model, key = measurement.model.upstream, measurement.key or ""
     usage = measurement.usage
-    USAGE_REQUESTS.labels(model, key).inc()
+    child(USAGE_REQUESTS, model, key).inc()
     if usage.prompt_tokens:
-        TOKENS.labels(model, key, "input").inc(usage.prompt_tokens)
+        child(TOKENS, model, key, "input").inc(usage.prompt_tokens)
     if usage.completion_tokens:
-        TOKENS.labels(model, key, "output").inc(usage.completion_tokens)
+        child(TOKENS, model, key, "output").inc(usage.completion_tokens)
     if usage.images:
-        IMAGES.labels(model, key).inc(usage.images)
+        child(IMAGES, model, key).inc(usage.images)
     if usage.audio_seconds:
-        AUDIO_SECONDS.labels(model, key).inc(usage.audio_seconds)
+        child(AUDIO_SECONDS, model, key).inc(usage.audio_seconds)
     if usage.characters:
-        CHARACTERS.labels(model, key).inc(usage.characters)
+        child(CHARACTERS, model, key).inc(usage.characters)
     if measurement.cost.usd is None:
-        UNPRICED.labels(model, key).inc()
+        child(UNPRICED, model, key).inc()
     elif measurement.cost.usd:
-        COST.labels(model, key).inc(measurement.cost.usd)
+        child(COST, model, key).inc(measurement.cost.usd)
 
 
 def count_refusal(key: str, limit: str) -> None:
-    RATE_LIMITED.labels(key, limit).inc()
+    child(RATE_LIMITED, key, limit).inc()
 
 
 def exposition() -> tuple[bytes, str]:

@@ -122,6 +122,7 @@ class PriceBook:
     ) -> None:
         """`catalogue_price(model)` answers (catalogue reachable, the model's `price` property or None)."""
         self._catalogue_price = catalogue_price
+        self._parsed: dict[str, tuple[Any, tuple[PriceItem, ...] | str]] = {}
         self._overrides = {
             model: tuple(PriceItem(normalise_unit(unit), float(usd)) for unit, usd in units.items())
             for model, units in (overrides or {}).items()
@@ -133,7 +134,13 @@ class PriceBook:
         reachable, value = self._catalogue_price(model)
         if not reachable:
             return "the Workers AI catalogue (and its prices) could not be read"
-        return parse_price(value)
+        # Parsed once per catalogue copy: a refreshed catalogue brings new value objects.
+        cached = self._parsed.get(model)
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        parsed = parse_price(value)
+        self._parsed[model] = (value, parsed)
+        return parsed
 
     def cost(self, model: str, usage: Usage) -> Cost:
         items = self.items(model)

@@ -15,9 +15,9 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import redis
-from limits.storage import MemoryStorage, RedisStorage
+from limits.storage import MemoryStorage
 
 from openai_compat.core.keys import Caller, KeyPolicy
 from openai_compat.core.logs import log_event
@@ -26,6 +26,9 @@ from openai_compat.errors import QuotaExceededError, RateLimitError
 from openai_compat.quotas.ledger import MEASURES, Ledger, MemoryLedger, RedisLedger
 from openai_compat.quotas.limiter import RateLimits, Refusal
 from openai_compat.settings import Settings
+
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger("openai_compat.quotas")
 LIMITS_PREFIX = "openai_compat:limits"
@@ -70,6 +73,8 @@ class Quotas:
     clock: Callable[[], float] = time.time
     on_refusal: Callable[[str, str], None] | None = None
     """Told (key name, which limit) each time a request is refused: for metrics."""
+    store_errors: tuple[type[BaseException], ...] = (OSError,)
+    """What a store that stops answering raises (Redis's errors when it is Redis)."""
 
     @property
     def shared(self) -> bool:
@@ -83,7 +88,7 @@ class Quotas:
         try:
             self._check_budget(policy)
             headers, refusal = self.limits.admit(policy)
-        except (redis.RedisError, OSError) as exc:
+        except self.store_errors as exc:
             log_event(log, "quota_store_unavailable", level=logging.ERROR, key=policy.name, error=type(exc).__name__)
             return {}
         if refusal is not None:
@@ -126,7 +131,7 @@ class Quotas:
             policy = self.policies.get(key)
             if policy is not None:
                 self.limits.count_tokens(policy, measurement.usage.total_tokens)
-        except (redis.RedisError, OSError) as exc:
+        except self.store_errors as exc:
             log_event(log, "quota_store_unavailable", level=logging.ERROR, key=key, error=type(exc).__name__)
 
     def usage(self, days: Iterable[str]) -> dict[tuple[str, str], dict[str, float]]:
@@ -155,6 +160,8 @@ def _rate_limit_error(key: str, refusal: Refusal, headers: dict[str, str]) -> Ra
 
 
 def redis_client(settings: Settings) -> redis.Redis:
+    import redis  # only with REDIS_URL: 5 MB per worker otherwise spent for nothing
+
     assert settings.redis_url is not None
     url = settings.redis_url.get_secret_value()
     options: dict[str, object] = {
@@ -170,10 +177,14 @@ def redis_client(settings: Settings) -> redis.Redis:
 def open_quotas(settings: Settings, policies: Mapping[str, KeyPolicy]) -> Quotas:
     if settings.redis_url is None:
         return Quotas(policies, RateLimits(MemoryStorage()), MemoryLedger())
+    import redis
+    from limits.storage import RedisStorage
+
     client = redis_client(settings)
     storage = RedisStorage(settings.redis_url.get_secret_value(), connection_pool=client.connection_pool,
                            key_prefix=LIMITS_PREFIX)
-    return Quotas(policies, RateLimits(storage), RedisLedger(client), client=client)
+    return Quotas(policies, RateLimits(storage), RedisLedger(client), client=client,
+                  store_errors=(redis.RedisError, OSError))
 
 
 __all__ = ["MEASURES", "Quotas", "open_quotas"]

@@ -17,7 +17,7 @@ from openai_compat.core import logs, metrics
 from openai_compat.core.metering import Cost
 from openai_compat.core.sse import SHUTDOWN_CODE
 from openai_compat.web.auth import metrics_reader
-from openai_compat.web.services import RATE_LIMIT_HEADERS
+from openai_compat.web.services import METRICS_MODEL, RATE_LIMIT_HEADERS
 
 COST_HEADER = "x-workers-ai-cost-usd"
 
@@ -52,13 +52,13 @@ def init_observability(app: Flask) -> None:
         rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
         method, status = request.method, str(response.status_code)
         started = g.get("started") or time.perf_counter()
+        model = g.get(METRICS_MODEL, "")
 
         def _observe() -> None:
-            model = fields.get("workers_ai_model", "")
-            metrics.REQUESTS.labels(rule, method, status, model).inc()
-            metrics.REQUEST_SECONDS.labels(rule, model).observe(time.perf_counter() - started)
+            metrics.child(metrics.REQUESTS, rule, method, status, model).inc()
+            metrics.child(metrics.REQUEST_SECONDS, rule, model).observe(time.perf_counter() - started)
             if fields.get("stream_error") not in (None, SHUTDOWN_CODE):
-                metrics.UPSTREAM_ERRORS.labels(model, "stream", str(fields["stream_error"])).inc()
+                metrics.child(metrics.UPSTREAM_ERRORS, model, "stream", str(fields["stream_error"])).inc()
 
         response.call_on_close(_observe)
         return response

@@ -29,14 +29,15 @@ def sse_response(
     data event; families with named events pass theirs)."""
     body = with_heartbeat(events, heartbeat_seconds, on_close, shutdown_event=shutdown_event)
     started = getattr(g, "started", None) or time.perf_counter()
-    response = Response(stream_with_context(_measured(body, started)), mimetype="text/event-stream")
+    model = getattr(g, "metrics_model", "")
+    response = Response(stream_with_context(_measured(body, started, model)), mimetype="text/event-stream")
     response.headers.update(SSE_HEADERS)
     if headers:
         response.headers.update(headers)
     return response
 
 
-def _measured(body: Iterator[bytes], started: float) -> Iterator[bytes]:
+def _measured(body: Iterator[bytes], started: float, model: str) -> Iterator[bytes]:
     """Count the stream as open while it runs, and note its time to first token (the first event
     that is not a heartbeat) for the log line and the metrics."""
     metrics.OPEN_STREAMS.inc()
@@ -45,8 +46,7 @@ def _measured(body: Iterator[bytes], started: float) -> Iterator[bytes]:
             if chunk is not HEARTBEAT:
                 seconds = time.perf_counter() - started
                 logs.note(ttft_ms=round(seconds * 1000, 1))
-                fields = logs.request_fields.get() or {}
-                metrics.FIRST_TOKEN_SECONDS.labels(fields.get("workers_ai_model", "")).observe(seconds)
+                metrics.child(metrics.FIRST_TOKEN_SECONDS, model).observe(seconds)
                 yield chunk
                 break
             yield chunk

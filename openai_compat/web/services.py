@@ -25,6 +25,8 @@ from openai_compat.upstream import UpstreamReply, WorkersAIClient
 
 RATE_LIMIT_HEADERS = "ratelimit_headers"
 """Where `open_model` leaves the `x-ratelimit-*` headers for the response (on Flask's `g`)."""
+METRICS_MODEL = "metrics_model"
+"""Where `open_model` leaves the request's `model` label for the metrics (on Flask's `g`)."""
 
 EXTENSION_KEY = "openai_compat"
 
@@ -50,6 +52,8 @@ class ModelTarget:
 
     resolved: ResolvedModel
     svc: Services
+    label: str = ""
+    """The model's label in the metrics (`metrics.UNLISTED` for a name nothing lists)."""
 
     @property
     def upstream_name(self) -> str:
@@ -57,13 +61,12 @@ class ModelTarget:
 
     def run(self, payload: dict[str, Any] | None = None, **kwargs: Any) -> UpstreamReply:
         """One upstream call; errors name the model as the client asked for it."""
-        model = self.resolved.upstream
         try:
-            reply = self.svc.upstream.run(model, payload, requested=self.resolved.requested, **kwargs)
+            reply = self.svc.upstream.run(self.resolved.upstream, payload, requested=self.resolved.requested, **kwargs)
         except APIError as exc:
-            metrics.UPSTREAM_ERRORS.labels(model, str(exc.status), exc.code or "").inc()
+            metrics.child(metrics.UPSTREAM_ERRORS, self.label, str(exc.status), exc.code or "").inc()
             raise
-        metrics.UPSTREAM_SECONDS.labels(model).observe(reply.elapsed_ms / 1000)
+        metrics.child(metrics.UPSTREAM_SECONDS, self.label).observe(reply.elapsed_ms / 1000)
         return reply
 
     def record(self, usage: Usage) -> None:
@@ -94,6 +97,17 @@ def open_model(svc: Services, model: str, task: Task) -> ModelTarget:
             code="invalid_model",
         )
     note(model=model, workers_ai_model=resolved.upstream)
+    label = _metrics_label(svc, resolved.upstream)
+    g.metrics_model = label
     if RATE_LIMIT_HEADERS not in g:  # one admission per request, however many models it opens
         g.ratelimit_headers = svc.quotas.admit(caller)
-    return ModelTarget(resolved, svc)
+    return ModelTarget(resolved, svc, label)
+
+
+def _metrics_label(svc: Services, upstream: str) -> str:
+    """The model's own name if the catalogue or an alias names it (or the catalogue is unknown), else
+    `unlisted`: any well-formed @cf/ name gets this far, and each must not become a time series."""
+    entries = svc.catalogue.entries()
+    if entries is None or upstream in entries or upstream in svc.settings.model_aliases.values():
+        return upstream
+    return metrics.UNLISTED

@@ -275,6 +275,22 @@ def test_upstream_errors_are_counted_by_status_and_code(gateway: Gateway) -> Non
     assert sample("openai_compat_upstream_errors_total", **labels) == before + 1
 
 
+@pytest.mark.parametrize("catalogue_records", [PRICED])
+def test_model_names_nothing_lists_share_one_label(gateway: Gateway) -> None:
+    """Any well-formed @cf/ name reaches Workers AI; each must not become a new time series."""
+    before = sample("openai_compat_upstream_errors_total", model="unlisted", status="404", code="model_not_found")
+    for name in ("@cf/nobody/a", "@cf/nobody/b"):
+        gateway.upstream.post(run_url(name), status=400, json={
+            "result": None, "success": False, "errors": [{"code": 5007, "message": "No such model"}], "messages": []})
+        reply = gateway.post("/v1/chat/completions", chat(name))
+        assert reply.status_code == 404
+        reply.close()
+    text = gateway.get("/metrics").get_data(as_text=True)
+    assert "@cf/nobody" not in text
+    assert sample("openai_compat_upstream_errors_total", model="unlisted", status="404",
+                  code="model_not_found") == before + 2
+
+
 def test_metrics_take_any_client_key_by_default(gateway: Gateway) -> None:
     assert gateway.client.get("/metrics").status_code == 401
     reply = gateway.get("/metrics")

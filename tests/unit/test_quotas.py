@@ -12,16 +12,17 @@ import logging
 
 import pytest
 import redis
-from limits.storage import MemoryStorage, RedisStorage
+from limits.storage import MemoryStorage
 
 from harness.processes import free_port
 from openai_compat.core.keys import UNNAMED, Caller, KeyPolicy, KeyRing, secret_hash
 from openai_compat.core.metering import Cost, Measurement, Usage
 from openai_compat.core.model_names import ResolvedModel
 from openai_compat.errors import QuotaExceededError, RateLimitError
-from openai_compat.quotas import Quotas, day_and_month, seconds_to_next_day, seconds_to_next_month
-from openai_compat.quotas.ledger import MemoryLedger, RedisLedger
+from openai_compat.quotas import Quotas, day_and_month, open_quotas, seconds_to_next_day, seconds_to_next_month
+from openai_compat.quotas.ledger import MemoryLedger
 from openai_compat.quotas.limiter import RateLimits, reset_text
+from tests.unit.factories import make_settings
 
 MODEL = ResolvedModel("gpt-4.1", "@cf/meta/llama-3.3-70b-instruct-fp8-fast")
 NOON = calendar.timegm((2026, 3, 14, 12, 0, 0))
@@ -169,13 +170,10 @@ def test_usage_is_totalled_per_key_and_model_and_day() -> None:
     assert both[("a", MODEL.upstream)]["requests"] == 3
 
 
-def test_a_redis_that_does_not_answer_admits_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_redis_that_does_not_answer_admits_and_logs() -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-
     policy = KeyPolicy("ci", requests_per_minute=1, budget_usd_per_day=1)
-    q = Quotas({"ci": policy}, RateLimits(RedisStorage(url, connection_pool=client.connection_pool)),
-               RedisLedger(client), client=client)
+    q = open_quotas(make_settings(redis_url=url, redis_timeout_seconds=0.5), {"ci": policy})
     lines: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
@@ -187,6 +185,8 @@ def test_a_redis_that_does_not_answer_admits_and_logs(caplog: pytest.LogCaptureF
         logging.getLogger("openai_compat.quotas").removeHandler(handler)
     events = [json.loads(line)["event"] for line in lines]
     assert events.count("quota_store_unavailable") == 2
+    with pytest.raises(redis.ConnectionError):
+        q.check()  # what /ready reports
 
 
 @pytest.mark.parametrize(

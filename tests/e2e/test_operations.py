@@ -174,11 +174,13 @@ def test_metrics_add_up_every_workers_figures(emulator: EmulatorHandle, upstream
         assert metric_value(text, "openai_compat_open_streams") == 0
 
 
+@pytest.mark.parametrize("worker_class", ["gevent", "gthread"])
 def test_sigterm_lets_streams_run_for_the_grace_period_then_ends_them_cleanly(
-    emulator: EmulatorHandle, upstream: EmulatorHandle
+    emulator: EmulatorHandle, upstream: EmulatorHandle, worker_class: str
 ) -> None:
     upstream.set_faults(token_delay_ms=150, tokens=200)  # a 30 s stream
-    with start_gateway(emulator, GRACEFUL_TIMEOUT_SECONDS="2", WEB_CONCURRENCY="2") as gateway:
+    with start_gateway(emulator, GRACEFUL_TIMEOUT_SECONDS="2", WEB_CONCURRENCY="2",
+                       GUNICORN_WORKER_CLASS=worker_class) as gateway:
         client = gateway.client(max_retries=0)
         client.models.list()  # leaves an idle kept-alive connection in the SDK's pool
         long_stream = client.chat.completions.create(model="gpt-4.1", messages=HI, stream=True)

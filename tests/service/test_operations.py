@@ -62,9 +62,10 @@ def llama_cost(prompt_tokens: int, completion_tokens: int) -> float:
 @pytest.mark.parametrize("catalogue_records", [PRICED])
 def test_a_chat_reply_carries_its_cost_at_the_catalogues_prices(gateway: Gateway) -> None:
     reply_with(gateway, 1200, 300)
-    reply = gateway.post("/v1/chat/completions", chat())
+    reply = gateway.post("/v1/chat/completions", chat(), headers={"Origin": "https://app.example"})
     assert reply.status_code == 200
     assert float(reply.headers["x-workers-ai-cost-usd"]) == pytest.approx(llama_cost(1200, 300), rel=1e-9)
+    assert "x-workers-ai-cost-usd" in reply.headers["Access-Control-Expose-Headers"]  # readable in a browser
     assert "e" not in reply.headers["x-workers-ai-cost-usd"]  # a plain decimal
     reply.close()
     [line] = access_lines(gateway)
@@ -321,3 +322,67 @@ def test_a_key_limited_to_some_models_lists_only_those(gateway: Gateway) -> None
     assert listed == {"gpt-4o-mini", QWEN, LLAMA}  # LLAMA: the model behind gpt-4o-mini here
     everything = {m["id"] for m in gateway.get("/v1/models").get_json()["data"]}
     assert GLM in everything and len(everything) > len(listed)
+
+
+# --- every family's units, through the same hook the audio and image families call ----------------------
+
+WHISPER = "@cf/openai/whisper-large-v3-turbo"
+AURA = "@cf/deepgram/aura-2-en"
+LUCID = "@cf/leonardo/lucid-origin"
+FAMILY_RECORDS = [record(WHISPER, "Automatic Speech Recognition"), record(AURA, "Text-to-Speech"),
+                  record(LUCID, "Text-to-Image")]
+
+
+@pytest.fixture
+def family(app: Any) -> Any:
+    """A stand-in family route: opens a model and reports a `Usage` built from the request, as the
+    transcription, speech and image families do once per request."""
+    from flask import jsonify, request
+
+    from openai_compat.core.metering import Usage
+    from openai_compat.core.model_names import Task
+    from openai_compat.web.services import open_model, services
+
+    def served() -> Any:
+        body = request.get_json()
+        target = open_model(services(), body["model"], Task(body["task"], "-"))
+        target.record(Usage(**body["usage"]))
+        return jsonify({"ok": True})
+
+    app.add_url_rule("/test/family", "test_family", served, methods=["POST"])
+    return app
+
+
+@pytest.mark.parametrize("catalogue_records", [FAMILY_RECORDS])
+@pytest.mark.parametrize(
+    ("model", "task", "usage", "expected"),
+    [
+        (WHISPER, "Automatic Speech Recognition", {"audio_seconds": 150.0},
+         lambda: 2.5 * unit_price(WHISPER, "per audio minute")),
+        (AURA, "Text-to-Speech", {"characters": 1800},
+         lambda: 1.8 * unit_price(AURA, "per 1k characters")),
+        (LUCID, "Text-to-Image", {"images": 2, "tiles_per_image": 4, "steps_per_image": 30},
+         lambda: 2 * 4 * unit_price(LUCID, "per 512 by 512 tile") + 2 * 30 * unit_price(LUCID, "per step")),
+    ],
+)
+def test_transcription_speech_and_image_usage_is_priced_logged_and_counted(
+    gateway: Gateway, family: Any, model: str, task: str, usage: dict[str, Any], expected: Any
+) -> None:
+    before = sample("openai_compat_cost_usd_total", model=model, key="unnamed")
+    reply = gateway.post("/test/family", {"model": model, "task": task, "usage": usage})
+    assert reply.status_code == 200
+    assert float(reply.headers["x-workers-ai-cost-usd"]) == pytest.approx(expected(), rel=1e-9)
+    reply.close()
+    [line] = access_lines(gateway)
+    assert line["cost_usd"] == pytest.approx(expected(), rel=1e-9)
+    assert all(line[name] == value for name, value in usage.items())
+    assert sample("openai_compat_cost_usd_total", model=model, key="unnamed") == pytest.approx(before + expected())
+
+
+@pytest.mark.parametrize("catalogue_records", [FAMILY_RECORDS])
+def test_an_image_whose_steps_were_not_reported_costs_unknown(gateway: Gateway, family: Any) -> None:
+    reply = gateway.post("/test/family", {"model": LUCID, "task": "Text-to-Image",
+                                          "usage": {"images": 1, "tiles_per_image": 4}})
+    assert reply.headers["x-workers-ai-cost-usd"] == "unknown"
+    reply.close()
+    assert "steps" in access_lines(gateway)[0]["cost_note"]

@@ -159,3 +159,8 @@ def test_a_failing_pricer_leaves_the_cost_unknown_and_the_sinks_running() -> Non
     seen: list[Measurement] = []
     Meter([seen.append], pricer=broken).record(ResolvedModel("x", LLAMA), Usage(prompt_tokens=1))
     assert seen[0].cost.usd is None and seen[0].cost.note == "pricing failed"
+
+
+def test_a_price_per_image_set_in_settings_counts_images() -> None:
+    prices = book({"@cf/black-forest-labs/flux-1-schnell": {"per image": 0.01}})
+    assert prices.cost("@cf/black-forest-labs/flux-1-schnell", Usage(images=3)).usd == pytest.approx(0.03)

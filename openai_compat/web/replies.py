@@ -13,6 +13,7 @@ from flask import Response, g, stream_with_context
 
 from openai_compat.core import logs, metrics
 from openai_compat.core.sse import HEARTBEAT, with_heartbeat
+from openai_compat.web.services import METRICS_MODEL
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -29,7 +30,7 @@ def sse_response(
     data event; families with named events pass theirs)."""
     body = with_heartbeat(events, heartbeat_seconds, on_close, shutdown_event=shutdown_event)
     started = getattr(g, "started", None) or time.perf_counter()
-    model = getattr(g, "metrics_model", "")
+    model = g.get(METRICS_MODEL, "")
     response = Response(stream_with_context(_measured(body, started, model)), mimetype="text/event-stream")
     response.headers.update(SSE_HEADERS)
     if headers:

@@ -7,8 +7,13 @@ line instead of every worker dying with a traceback.
 from __future__ import annotations
 
 import gc
+import glob
+import math
 import os
+import shutil
+import signal
 import sys
+import tempfile
 
 from openai_compat.settings import SettingsError, load_settings
 
@@ -31,7 +36,9 @@ worker_class = (
 threads = _settings.gunicorn_threads
 worker_connections = _settings.gunicorn_worker_connections
 timeout = _settings.gunicorn_timeout
-graceful_timeout = _settings.gunicorn_graceful_timeout
+# Open streams get GRACEFUL_TIMEOUT_SECONDS after SIGTERM, then end with an error event (see
+# openai_compat.core.shutdown); gunicorn's own grace, after which it kills the worker, stays longer.
+graceful_timeout = max(_settings.gunicorn_graceful_timeout, math.ceil(_settings.graceful_timeout_seconds) + 5)
 # Longer than the routers' idle keep-alive (Heroku ~90 s) so they never reuse a closed socket.
 keepalive = _settings.gunicorn_keepalive
 # gunicorn 27's control socket defaults to one path per user, shared by every gunicorn on the host.
@@ -39,6 +46,15 @@ control_socket_disable = True
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
 loglevel = _settings.log_level.lower()
+
+# Metrics: prometheus_client's multiprocess mode, where each worker writes its figures to files in
+# this directory and GET /metrics adds them all up. The variable must be set before the workers import
+# prometheus_client, so here, in the master; the master itself never imports it (it imports ssl,
+# which must not be loaded before the gevent worker patches it: see openai_compat/__init__.py).
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_OWN_DIR_ENV = "OPENAI_COMPAT_OWN_METRICS_DIR"  # remembered across config reloads (SIGHUP)
+if not os.environ.get(_MULTIPROC_ENV):
+    os.environ[_MULTIPROC_ENV] = os.environ[_OWN_DIR_ENV] = tempfile.mkdtemp(prefix="openai-compat-metrics-")
 
 if _settings.gunicorn_worker_class == "gevent":
     # gevent records every greenlet's spawning stack by default: ~14 objects and a stack walk per
@@ -53,5 +69,49 @@ def post_worker_init(worker: object) -> None:
     seconds; not re-scanning the ~55,000 start-up objects each time shortens every one of those pauses,
     which every open stream feels as a late chunk.
     """
+    _drain_on_sigterm(worker)
     gc.collect()
     gc.freeze()
+
+
+def on_starting(server: object) -> None:
+    """Start every run's figures from zero: files a previous run left would be added in."""
+    directory = os.environ[_MULTIPROC_ENV]
+    os.makedirs(directory, exist_ok=True)
+    for path in glob.glob(os.path.join(directory, "*.db")):
+        os.remove(path)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A dead worker's live gauges (open streams) must stop counting. This is what
+    `prometheus_client.multiprocess.mark_process_dead` does, written out because importing that
+    package in the master would load ssl before the gevent workers patch it."""
+    directory = os.environ[_MULTIPROC_ENV]
+    for mode in ("livesum", "liveall", "livemax", "livemin", "livemostrecent"):
+        for path in glob.glob(os.path.join(directory, f"gauge_{mode}_{worker.pid}.db")):  # type: ignore[attr-defined]
+            os.remove(path)
+
+
+def on_exit(server: object) -> None:
+    if os.environ.get(_OWN_DIR_ENV) == os.environ[_MULTIPROC_ENV]:
+        shutil.rmtree(os.environ[_MULTIPROC_ENV], ignore_errors=True)
+
+
+def _drain_on_sigterm(worker: object) -> None:
+    """Keep gunicorn's SIGTERM handling (stop accepting, wait for requests in flight) and start the
+    streams' grace period with it."""
+    from openai_compat.core.shutdown import DRAIN
+
+    grace = _settings.graceful_timeout_seconds
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        worker.handle_exit(signum, frame)  # type: ignore[attr-defined]
+        if _settings.gunicorn_worker_class == "gevent":
+            import gevent
+
+            gevent.spawn(DRAIN.begin, grace)  # no blocking call inside a signal handler under gevent
+        else:
+            DRAIN.begin(grace)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.siginterrupt(signal.SIGTERM, False)  # as gunicorn had it: SIGTERM does not interrupt system calls

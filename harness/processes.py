@@ -146,7 +146,9 @@ def gateway_env(emulator_url: str, port: int, **overrides: str) -> dict[str, str
     anything that would configure the gateway differently, plus `overrides`."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("GATEWAY_", "CLOUDFLARE_", "GUNICORN_", "UPSTREAM_", "MODEL_ALIASES", "STORAGE_",
-                                "R2_", "REDIS_", "IMAGE_", "URL_SIGNING_", "PUBLIC_BASE_URL"))}
+                                "R2_", "REDIS_", "IMAGE_", "URL_SIGNING_", "PUBLIC_BASE_URL", "NAMED_API_KEYS",
+                                "MODEL_PRICES", "ADMIN_API_KEY", "METRICS_API_KEY", "GRACEFUL_TIMEOUT_",
+                                "PROMETHEUS_MULTIPROC_DIR"))}
     env.update(
         CLOUDFLARE_ACCOUNT_ID=ACCOUNT_ID,
         CLOUDFLARE_API_TOKEN=EMULATOR_TOKEN,
@@ -230,3 +232,29 @@ def create_bucket(moto: Service, bucket: str) -> None:
     client = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1",
                           aws_access_key_id=MOTO_ACCESS_KEY, aws_secret_access_key=MOTO_SECRET_KEY)
     client.create_bucket(Bucket=bucket)
+
+
+def start_redis(log_dir: Path, *, port: int | None = None) -> Service:
+    """Debian's ``redis-server`` on a free loopback port, in memory only (no snapshot, no AOF), so
+    nothing outlives the run. ``scripts/test`` installs the package."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise StartError("redis-server is not installed: `bash scripts/test` installs it (Debian's redis-server)")
+    port = port or free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(log_dir), "--daemonize", "no", "--protected-mode", "yes"]
+    process, log_path = spawn(f"redis-{port}", argv, dict(os.environ), log_dir)
+    service = Service("redis", f"redis://127.0.0.1:{port}/0", process, log_path)
+    return wait_ready(service, lambda: _redis_answers(port), 15)
+
+
+def _redis_answers(port: int) -> bool:
+    """A PING in the protocol's inline form: no client library needed to know the server is up."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False

@@ -104,8 +104,10 @@ class RateLimitError(APIError):
     error_type = "requests"
     default_code = "rate_limit_exceeded"
 
-    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None, limited: str | None = None) -> None:
         super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after))})
+        if limited is not None:  # which limit was hit, as OpenAI names it: `requests` or `tokens`
+            self.error_type = limited  # type: ignore[misc]
 
 
 class QuotaExceededError(RateLimitError):
@@ -125,6 +127,14 @@ class UpstreamError(APIError):
     status = 502
     error_type = "server_error"
     default_code = "upstream_error"
+
+
+class ServiceUnavailableError(APIError):
+    """The gateway itself cannot serve now (shutting down, a dependency down): retry, elsewhere."""
+
+    status = 503
+    error_type = "server_error"
+    default_code = "service_unavailable"
 
 
 class UpstreamTimeoutError(APIError):

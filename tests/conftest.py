@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.emulator import EmulatorHandle, start_emulator  # noqa: E402
+from harness import processes  # noqa: E402
+from tests.support.emulator import EmulatorHandle, running, start_emulator  # noqa: E402
 from tests.support.gateway import GatewayHandle, start_gateway  # noqa: E402
 
 
@@ -35,3 +36,21 @@ def upstream(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
     emulator.clear_requests()
     yield emulator
     emulator.clear_faults()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[processes.Service]:
+    """One real Redis (Debian's redis-server, installed by scripts/test) on a free loopback port."""
+    with running(processes.start_redis, "redis") as service:
+        yield service
+
+
+@pytest.fixture
+def redis_url(redis_server: processes.Service) -> str:
+    """The session's Redis, emptied for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    return redis_server.url

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import audio_models, llama_guard, reranker, schemas
+from .prices import price_property
 
 TASKS: dict[str, dict[str, str]] = {
     "Text Generation": {
@@ -71,7 +72,8 @@ class ModelSpec:
             "task": TASKS[self.task],
             "created_at": self.created_at,
             "tags": [],
-            "properties": [{"property_id": k, "value": v} for k, v in self.properties.items()],
+            "properties": [{"property_id": k, "value": v} for k, v in self.properties.items()]
+            + ([] if "price" in self.properties else price_property(self.name)),
         }
 
 

@@ -9,13 +9,18 @@ and 55 s idle window, Fly's and ALB's 60 s) keep the connection.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from openai_compat.core import jsonio
 from openai_compat.core.concurrency import interleave
+from openai_compat.core.logs import note
+from openai_compat.core.shutdown import DRAIN
+from openai_compat.errors import ServiceUnavailableError
 
 DONE = b"data: [DONE]\n\n"
+SHUTDOWN_CODE = "server_shutting_down"
 HEARTBEAT = b": ping\n\n"
 
 
@@ -31,19 +36,58 @@ def named_event(name: str, data: Any) -> bytes:
 
 
 def with_heartbeat(
-    source: Iterator[bytes], interval: float, on_close: Callable[[], None]
+    source: Iterator[bytes],
+    interval: float,
+    on_close: Callable[[], None],
+    *,
+    shutdown_event: Callable[[], bytes] | None = None,
 ) -> Iterator[bytes]:
     """Yield `source`'s items as they come, and a heartbeat whenever it is silent for `interval`.
 
     A blocking socket read cannot be interrupted to write a heartbeat, so the source is read in the
     background. When the client goes away, `on_close` shuts the upstream connection, which ends
-    that read at once.
+    that read at once. When the worker's shutdown grace runs out (`core.shutdown`), the upstream is
+    closed the same way and the stream ends with what `shutdown_event` makes then (an error event by default)
+    instead of whatever the source makes of its closed upstream.
     """
-    try:
-        if interval <= 0:
-            yield from source
-            return
-        for entry in interleave([source], idle_after=interval):
-            yield HEARTBEAT if entry is None else entry[1]
-    finally:
+    cancelled = threading.Event()
+
+    def cancel() -> None:
+        cancelled.set()
         on_close()
+
+    token = DRAIN.track(cancel)
+    beats = _heartbeats(source, interval)
+    try:
+        if DRAIN.expired:
+            cancel()
+        try:
+            for item in beats:
+                if cancelled.is_set():
+                    break
+                yield item
+        except Exception:
+            if not cancelled.is_set():
+                raise
+        if cancelled.is_set():
+            note(stream_error=SHUTDOWN_CODE)  # not the upstream's fault, whatever the source noted
+            yield shutdown_event() if shutdown_event is not None else data_event(shutdown_error().body())
+    finally:
+        DRAIN.untrack(token)
+        on_close()
+        beats.close()
+
+
+def _heartbeats(source: Iterator[bytes], interval: float) -> Iterator[bytes]:
+    if interval <= 0:
+        yield from source
+        return
+    for entry in interleave([source], idle_after=interval):
+        yield HEARTBEAT if entry is None else entry[1]
+
+
+def shutdown_error() -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        "The server is restarting and ended this stream before it finished. Please retry the request.",
+        code=SHUTDOWN_CODE,
+    )

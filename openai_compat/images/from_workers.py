@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openai_compat.errors import UpstreamError
-from openai_compat.media.pictures import EXTENSIONS, check_output, convert
+from openai_compat.media.pictures import EXTENSIONS, Size, check_output, convert
 
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 """A model's image is never this large (a 2048 x 2048 PNG of noise is 12 MB); more is a fault."""
@@ -23,6 +23,7 @@ MAX_IMAGE_BYTES = 64 * 1024 * 1024
 class Picture:
     data: bytes
     content_type: str
+    size: Size
 
     @property
     def extension(self) -> str:
@@ -44,11 +45,11 @@ def decode_result(result: Any) -> bytes:
 
 def finish(data: bytes, wanted: str | None, compression: int | None) -> Picture:
     """Check the model's bytes are an image, and convert them when the client asked for another format."""
-    content_type, _ = check_output(data)
+    content_type, size = check_output(data)
     if wanted and wanted != content_type:
         data = convert(data, content_type, wanted, quality=compression)
         content_type = wanted
-    return Picture(data, content_type)
+    return Picture(data, content_type, size)
 
 
 def images_response(created: int, items: list[dict[str, str]], content_type: str | None) -> dict[str, Any]:

@@ -40,6 +40,9 @@ class ImageModel:
     seed: bool = False
     image_input: bool = False
     """Takes an input image (img2img) and a mask (inpainting)."""
+    default_steps: int | None = None
+    """The steps the model takes when sent none (its catalogue default), for pricing per step; None where
+    the catalogue states none (a per-step price is then unknown unless the client sent `num_steps`)."""
     known: bool = True
 
     @property
@@ -60,6 +63,7 @@ def _stable_diffusion(side: int) -> ImageModel:
         negative_prompt=True,
         seed=True,
         image_input=True,
+        default_steps=20,
     )
 
 
@@ -93,6 +97,7 @@ _MODELS: dict[str, ImageModel] = {
         default_size=(1024, 1024), multiple=16, steps_range=(1, 50),
         quality_steps={"low": 12, "medium": 25, "standard": 25, "high": 50, "hd": 50},
         guidance_range=(2.0, 10.0), style_guidance={"vivid": 4.0, "natural": 2.0}, negative_prompt=True, seed=True,
+        default_steps=25,
     ),
     "@cf/black-forest-labs/flux-2-dev": _flux2({"low": 10, "medium": 20, "standard": 25, "high": 50, "hd": 50}),
     "@cf/black-forest-labs/flux-2-klein-4b": _flux2({"low": 2, "medium": 4, "standard": 4, "high": 8, "hd": 8}),

@@ -17,7 +17,6 @@ from flask import Response, jsonify
 
 from openai_compat.core.concurrency import run_all
 from openai_compat.core.logs import add_upstream_ms, note
-from openai_compat.core.metering import Usage
 from openai_compat.core.model_names import MODEL_HEADER
 from openai_compat.errors import InvalidRequestError, MethodNotAllowedError, NotFoundError, PermissionDeniedError
 from openai_compat.images.from_workers import MAX_IMAGE_BYTES, Picture, decode_result, finish, images_response
@@ -133,7 +132,7 @@ def _produce(svc: Services, target: ModelTarget, plan: Plan, req: CommonFields) 
     except StorageError:
         svc.housekeeper.discard([m.key for m in made if m.key])
         raise
-    target.record(Usage(images=len(made)))
+    target.record(plan.usage(len(made), made[0].picture.size))
     body = images_response(int(time.time()), items, made[0].picture.content_type)
     response = jsonify(body)
     response.headers[MODEL_HEADER] = target.upstream_name

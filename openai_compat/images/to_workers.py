@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from openai_compat.core.metering import Usage
+from openai_compat.core.pricing import tiles
 from openai_compat.errors import InvalidRequestError
 from openai_compat.images.profiles import MAX_PIXELS_OUT, ImageModel, prompt_limit
 from openai_compat.images.protocol import CommonFields, GenerationRequest
@@ -111,6 +113,15 @@ class Plan:
     size: Size | None
     images: dict[str, bytes] = field(default_factory=dict)
     """img2img inputs (`image`, `mask`): PNG bytes, sent as Workers AI's byte arrays."""
+    steps: int | None = None
+    """The steps each image takes: those sent, or the model's default (None when unknown)."""
+    input_size: Size | None = None
+
+    def usage(self, images: int, output: Size) -> Usage:
+        """What the images cost in the units Workers AI prices them by (per image, step and tile)."""
+        return Usage(images=images, steps_per_image=self.steps or 0, tiles_per_image=tiles(output.width, output.height),
+                     input_tiles_per_image=tiles(self.input_size.width, self.input_size.height)
+                     if self.input_size is not None else 0)
 
     def body(self, index: int) -> Body:
         fields = dict(self.fields)
@@ -141,7 +152,7 @@ def _plan(req: CommonFields, prompt: str, style: str | None, spec: ImageModel, m
             fields["negative_prompt"] = req.negative_prompt
     if req.seed is not None and not spec.seed:
         raise _refuse(f"`{model}` takes no seed.", "seed", "unsupported_parameter")
-    return Plan(spec.form, fields, req.seed, size)
+    return Plan(spec.form, fields, req.seed, size, steps=steps if steps is not None else spec.default_steps)
 
 
 def generation_plan(req: GenerationRequest, requested: str, spec: ImageModel) -> Plan:
@@ -163,7 +174,7 @@ def image_plan(req: CommonFields, *, prompt: str | None, spec: ImageModel, model
     default = INPAINT_STRENGTH if mask is not None else EDIT_STRENGTH if prompt is not None else VARIATION_STRENGTH
     fields = {**plan.fields, "strength": req.strength if req.strength is not None else default}
     images = {"image": image} if mask is None else {"image": image, "mask": mask}
-    return replace(plan, fields=fields, images=images)
+    return replace(plan, fields=fields, images=images, input_size=size)
 
 
 def wanted_content_type(req: CommonFields) -> str | None:

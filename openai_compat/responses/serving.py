@@ -24,7 +24,7 @@ from flask import Response, jsonify
 from openai_compat.core.logs import log_event, note
 from openai_compat.core.metering import Usage
 from openai_compat.core.model_names import MODEL_HEADER
-from openai_compat.core.sse import named_event
+from openai_compat.core.sse import named_event, shutdown_error
 from openai_compat.errors import APIError, InvalidRequestError, NotFoundError
 from openai_compat.responses import from_workers as out
 from openai_compat.responses.protocol import CreateResponseRequest
@@ -118,6 +118,12 @@ class Run:
             self.store.save(self.record)
 
 
+def _shutdown_events(run: Run) -> bytes:
+    """The end of a stream the worker's shutdown cut: `error` and `response.failed`, in sequence."""
+    error = shutdown_error()
+    return b"".join(named_event(e["type"], e) for e in run.fail(error.code, error.message, error.error_type))
+
+
 def _previous(store: ResponseStore, response_id: str | None) -> Record | None:
     if response_id is None:
         return None
@@ -167,7 +173,7 @@ def create_response(req: CreateResponseRequest, svc: Services) -> Response:
             yield named_event(event["type"], event)
 
     return sse_response(stream(), heartbeat_seconds=svc.settings.sse_heartbeat_seconds,
-                        on_close=close_all(replies), headers=headers)
+                        on_close=close_all(replies), headers=headers, shutdown_event=lambda: _shutdown_events(run))
 
 
 # ---- background runs -----------------------------------------------------------------------------

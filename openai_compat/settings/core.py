@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from openai_compat.core.model_names import is_workers_ai_name
+from openai_compat.core.pricing import known_unit
+from openai_compat.settings.formats import NamedKey, split_csv
 
 CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
-
-
-def split_csv(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 def http_url(value: str | None) -> str | None:
@@ -59,6 +56,19 @@ class CoreSettings(BaseModel):
     allow_unauthenticated: bool = Field(
         default=False, description="Must be `true` to run without `GATEWAY_API_KEYS` (logs a warning)"
     )
+    named_api_keys: dict[str, NamedKey] = Field(
+        default_factory=dict,
+        description="Client keys by name, each with `secret_sha256` (the SHA-256 of the key; make one with "
+        "`python -m openai_compat new-key NAME`) and optional `models`, `requests_per_minute`, "
+        "`tokens_per_minute`, `budget_usd_per_day`, `budget_usd_per_month`: `[named_api_keys.NAME]` tables, "
+        "or a JSON object in the environment (merged over the file's by name)",
+    )
+    admin_api_key: SecretStr | None = Field(
+        default=None, description="The only key `GET /admin/usage` accepts (unset: that endpoint answers 403)"
+    )
+    metrics_api_key: SecretStr | None = Field(
+        default=None, description="If set, the only key `GET /metrics` accepts; unset, any client key may read it"
+    )
     cors_allowed_origins: list[str] = Field(
         default_factory=lambda: ["*"], description="Comma-separated origins allowed to call from a browser"
     )
@@ -69,6 +79,12 @@ class CoreSettings(BaseModel):
     )
     models_cache_ttl_seconds: float = Field(
         default=300.0, ge=0, description="How long the Workers AI model catalogue is cached"
+    )
+    model_prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Prices that override or complete the catalogue's, per Workers AI model and catalogue unit: "
+        "`[model_prices.\"@cf/...\"]` tables with `\"per M input tokens\" = 0.06`, or a JSON object in the "
+        "environment (merged over the file's by model)",
     )
 
     upstream_connect_timeout_seconds: float = Field(default=5.0, gt=0, description="Connect timeout to Workers AI")
@@ -127,6 +143,24 @@ class CoreSettings(BaseModel):
     r2_region: str = Field(default="auto", description="Region name sent to R2")
     storage_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Connect and read timeout for each call to the store"
+    )
+
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis (`redis://` or `rediss://`) holding rate limits, budgets and per-key usage, shared by every "
+        "worker and instance; unset, they are kept in memory, per worker process",
+    )
+    redis_tls_verify: bool = Field(
+        default=True,
+        description="Verify a `rediss://` server's certificate (Heroku's Redis has a self-signed one: `false` there)",
+    )
+    redis_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Connect and read timeout for each Redis call"
+    )
+    graceful_timeout_seconds: float = Field(
+        default=20.0, ge=0,
+        description="On SIGTERM, streams still open may run this long, then end with an error event "
+        "(gunicorn's own grace is kept at least 5 s longer)",
     )
 
     port: int = Field(default=8000, ge=1, le=65535, description="Where gunicorn listens (PaaS hosts set `PORT`)")
@@ -193,6 +227,42 @@ class CoreSettings(BaseModel):
             if not is_workers_ai_name(target):
                 raise ValueError(f"alias {name!r} must point at an @cf/ or @hf/ model, not {target!r}")
         return value
+
+    @field_validator("named_api_keys")
+    @classmethod
+    def _key_names(cls, value: dict[str, NamedKey]) -> dict[str, NamedKey]:
+        seen: dict[str, str] = {}
+        for name, key in value.items():
+            if not re.match(r"^[A-Za-z0-9._-]{1,64}$", name):
+                raise ValueError(f"key name {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
+            digest = key.secret_sha256.lower()
+            if digest in seen:
+                raise ValueError(f"keys {seen[digest]!r} and {name!r} have the same secret_sha256")
+            seen[digest] = name
+        return value
+
+    @field_validator("model_prices")
+    @classmethod
+    def _prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for model, units in value.items():
+            if not is_workers_ai_name(model):
+                raise ValueError(f"prices are per Workers AI model (@cf/...), not {model!r}")
+            for unit, price in units.items():
+                if not known_unit(unit):
+                    raise ValueError(f"{model}: the unit {unit!r} is not one the catalogue uses")
+                if price < 0 or price != price:
+                    raise ValueError(f"{model}: the price for {unit!r} must be a number >= 0")
+        return value
+
+    @model_validator(mode="after")
+    def _key_models(self) -> CoreSettings:
+        for name, key in self.named_api_keys.items():
+            for model in key.models or []:
+                if model not in self.model_aliases and not is_workers_ai_name(model):
+                    raise ValueError(
+                        f"NAMED_API_KEYS: key {name!r} allows {model!r}, which is neither an alias nor an @cf/ model"
+                    )
+        return self
 
     @property
     def r2_endpoint(self) -> str:

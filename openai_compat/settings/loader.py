@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from openai_compat.settings.formats import merged_table, parse_aliases
 from openai_compat.settings.model import Settings
 
 DEFAULT_SETTINGS_FILE = Path(__file__).resolve().parents[2] / "settings.toml"
@@ -26,30 +27,16 @@ SECRET_FIELDS = (
     "r2_access_key_id",
     "r2_secret_access_key",
     "url_signing_secret",
+    "redis_url",
+    "admin_api_key",
+    "metrics_api_key",
 )
+JSON_TABLE_FIELDS = ("named_api_keys", "model_prices")
+"""Tables in `settings.toml`; in the environment, JSON objects merged over the file's table by name."""
 
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message is one line that names it."""
-
-
-def parse_aliases(text: str) -> dict[str, str]:
-    """Accept `a=@cf/x,b=@cf/y` (easy in a PaaS dashboard) or a JSON object."""
-    text = text.strip()
-    if not text:
-        return {}
-    if text.startswith("{"):
-        loaded = json.loads(text)
-        if not isinstance(loaded, dict):
-            raise ValueError("expected a JSON object")
-        return {str(k): str(v) for k, v in loaded.items()}
-    aliases: dict[str, str] = {}
-    for pair in text.split(","):
-        name, sep, target = pair.partition("=")
-        if not sep or not name.strip() or not target.strip():
-            raise ValueError(f"expected name=model pairs, got {pair.strip()!r}")
-        aliases[name.strip()] = target.strip()
-    return aliases
 
 
 def _env_name(field: str) -> str:
@@ -82,8 +69,13 @@ def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = 
     aliases = dict(values.pop("model_aliases", {}) or {})
     for field in Settings.model_fields:
         raw = environ.get(_env_name(field))
-        if raw is not None and field != "model_aliases":
+        if raw is not None and field != "model_aliases" and field not in JSON_TABLE_FIELDS:
             values[field] = raw
+    for field in JSON_TABLE_FIELDS:
+        try:
+            values[field] = merged_table(values.get(field), environ.get(_env_name(field), ""))
+        except ValueError as exc:
+            raise SettingsError(f"configuration error: {_env_name(field)} is invalid: {exc}") from None
     try:
         aliases.update(parse_aliases(environ.get("MODEL_ALIASES", "")))
     except (ValueError, json.JSONDecodeError) as exc:
@@ -101,12 +93,14 @@ def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = 
         if not error["loc"]:  # a rule across settings: its message names them
             raise SettingsError(f"configuration error: {str(error['msg']).removeprefix('Value error, ')}") from None
         field = str(error["loc"][0])
-        problem = "is required" if error["type"] == "missing" else f"is invalid: {error['msg']}"
+        inside = ".".join(str(part) for part in error["loc"][1:])  # which entry of a table
+        message = f"{inside}: {error['msg']}" if inside else error["msg"]
+        problem = "is required" if error["type"] == "missing" and not inside else f"is invalid: {message}"
         where = "in the environment" if field in SECRET_FIELDS else f"in the environment or {path.name}"
         raise SettingsError(f"configuration error: {_env_name(field)} {problem} (set it {where})") from None
-    if not settings.gateway_api_keys and not settings.allow_unauthenticated:
+    if not settings.gateway_api_keys and not settings.named_api_keys and not settings.allow_unauthenticated:
         raise SettingsError(
             "configuration error: GATEWAY_API_KEYS is required "
-            "(comma-separated client keys; or set ALLOW_UNAUTHENTICATED=true to run without auth)"
+            "(comma-separated client keys, or NAMED_API_KEYS; or set ALLOW_UNAUTHENTICATED=true to run without auth)"
         )
     return settings

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from openai_compat.core.concurrency import merge
+from openai_compat.core.logs import note
 from openai_compat.core.metering import Usage
 from openai_compat.core.sse import DONE, data_event
 from openai_compat.errors import APIError, InternalError
@@ -60,6 +61,7 @@ def choice_events(
             elif opening:
                 yield opening
     except APIError as exc:
+        note(stream_error=exc.code)  # counted in the metrics as an upstream error after the first byte
         yield data_event(exc.body())
         return
     except Exception:

@@ -10,15 +10,18 @@ from flask import Blueprint, Flask
 
 from openai_compat.chat.routes import bp as chat_bp
 from openai_compat.completions.routes import bp as completions_bp
+from openai_compat.core import metrics
 from openai_compat.core.catalogue import ModelCatalogue
 from openai_compat.core.logs import configure_logging, log_event
 from openai_compat.core.metering import Meter
+from openai_compat.core.pricing import PriceBook
 from openai_compat.embeddings.routes import bp as embeddings_bp
 from openai_compat.images.routes import bp as images_bp
 from openai_compat.media.links import IMAGE_PREFIX, LinkSigner
 from openai_compat.models.routes import bp as models_bp
 from openai_compat.moderations.routes import bp as moderations_bp
 from openai_compat.net.fetcher import GuardedFetcher
+from openai_compat.quotas import open_quotas
 from openai_compat.rerank.routes import bp as rerank_bp
 from openai_compat.responses.routes import bp as responses_bp
 from openai_compat.settings import Settings, SettingsError, load_settings
@@ -27,11 +30,13 @@ from openai_compat.storage import ObjectStore, StorageError, open_store
 from openai_compat.storage.housekeeping import Housekeeper
 from openai_compat.transcriptions.routes import bp as transcriptions_bp
 from openai_compat.upstream import WorkersAIClient
-from openai_compat.web import health
-from openai_compat.web.auth import init_auth
+from openai_compat.web import admin, health
+from openai_compat.web.auth import init_auth, key_policies, key_ring
+from openai_compat.web.connections import init_connections
 from openai_compat.web.cors import init_cors
 from openai_compat.web.error_handlers import register_error_handlers
 from openai_compat.web.json_provider import FlaskJSON
+from openai_compat.web.observability import init_observability
 from openai_compat.web.request_log import init_request_log, log_usage
 from openai_compat.web.retries import init_retry_policy
 from openai_compat.web.services import EXTENSION_KEY, Services
@@ -77,17 +82,31 @@ def build_services(settings: Settings) -> Services:
     housekeeper = Housekeeper(store, sweep_prefix=IMAGE_PREFIX,
                               retention_seconds=settings.image_retention_days * 86400)
     housekeeper.start_sweeping()
+    catalogue = ModelCatalogue(upstream.search_models, settings.models_cache_ttl_seconds)
+
+    def catalogue_price(model: str) -> tuple[bool, object]:
+        entries = catalogue.entries()
+        if entries is None:
+            return False, None
+        entry = entries.get(model)
+        return True, entry.properties.get("price") if entry is not None else None
+
+    quotas = open_quotas(settings, key_policies(settings))
+    quotas.on_refusal = metrics.count_refusal
     return Services(
         settings=settings,
         upstream=upstream,
-        catalogue=ModelCatalogue(upstream.search_models, settings.models_cache_ttl_seconds),
+        catalogue=catalogue,
         fetcher=GuardedFetcher(
             max_bytes=settings.image_max_bytes, timeout_seconds=settings.image_fetch_timeout_seconds
         ),
-        meter=Meter([log_usage]),
+        # Order matters only for reading: the log line first, then metrics, then the key's totals.
+        meter=Meter([log_usage, metrics.record_usage, quotas.charge],
+                    pricer=PriceBook(catalogue_price, settings.model_prices).cost),
         storage=store,
         housekeeper=housekeeper,
         link_signer=link_signer(settings),
+        quotas=quotas,
     )
 
 
@@ -95,7 +114,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     """Application factory; raises SettingsError (one line) when configuration is bad."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
-    if settings.allow_unauthenticated and not settings.gateway_api_keys:
+    if settings.allow_unauthenticated and not (settings.gateway_api_keys or settings.named_api_keys):
         log_event(log, "auth_disabled", level=logging.WARNING,
                   detail="ALLOW_UNAUTHENTICATED is set: anyone can call this gateway")
 
@@ -103,16 +122,25 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.url_map.strict_slashes = False
     app.json = FlaskJSON(app)
-    app.extensions[EXTENSION_KEY] = build_services(settings)
+    svc = build_services(settings)
+    app.extensions[EXTENSION_KEY] = svc
+    limited = any(policy.limited for policy in svc.quotas.policies.values())
+    if limited and not svc.quotas.shared and settings.web_concurrency > 1:
+        log_event(log, "limits_per_worker", level=logging.WARNING,
+                  detail=f"without REDIS_URL each of the {settings.web_concurrency} workers counts limits and "
+                  "budgets on its own: set REDIS_URL to enforce them exactly")
 
     init_body_deadline(app, settings.http_body_timeout_seconds)
     init_request_log(app)
     init_retry_policy(app)
+    init_connections(app)
     init_cors(app, settings.cors_allowed_origins)
-    init_auth(app, settings.api_keys, enabled=bool(settings.gateway_api_keys))
+    init_auth(app, key_ring(settings, dict(svc.quotas.policies)), settings)
+    init_observability(app)
     register_error_handlers(app)
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(admin.bp)
     for family in FAMILIES:
         app.register_blueprint(family, url_prefix="/v1")
         app.register_blueprint(family, url_prefix="", name=f"{family.name}_unversioned")

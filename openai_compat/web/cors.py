@@ -14,7 +14,11 @@ ALLOWED_HEADERS = (
     "X-Stainless-Read-Timeout, X-Stainless-Async, X-Stainless-Helper-Method, X-Stainless-Poll-Helper, "
     "X-Stainless-Custom-Poll-Interval, X-Gateway-Upstream-Retries"
 )
-EXPOSED_HEADERS = "x-request-id, x-workers-ai-model, retry-after, x-should-retry"
+EXPOSED_HEADERS = (
+    "x-request-id, x-workers-ai-model, retry-after, x-should-retry, x-workers-ai-cost-usd, "
+    "x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, "
+    "x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens"
+)
 
 
 def init_cors(app: Flask, origins: list[str]) -> None:

@@ -6,11 +6,14 @@ nothing of a stream or a binary body (an image, speech) sits whole in a worker's
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 
-from flask import Response, stream_with_context
+from flask import Response, g, stream_with_context
 
-from openai_compat.core.sse import with_heartbeat
+from openai_compat.core import logs, metrics
+from openai_compat.core.sse import HEARTBEAT, with_heartbeat
+from openai_compat.web.services import METRICS_MODEL
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -21,13 +24,40 @@ def sse_response(
     heartbeat_seconds: float,
     on_close: Callable[[], None],
     headers: dict[str, str] | None = None,
+    shutdown_event: Callable[[], bytes] | None = None,
 ) -> Response:
-    body = with_heartbeat(events, heartbeat_seconds, on_close)
-    response = Response(stream_with_context(body), mimetype="text/event-stream")
+    """`shutdown_event` makes the end of the stream if the worker's shutdown grace runs out (default: an
+    `{"error": ...}` data event; families with named events pass theirs, made when it is needed so it can
+    carry the stream's state, such as its next sequence number)."""
+    body = with_heartbeat(events, heartbeat_seconds, on_close, shutdown_event=shutdown_event)
+    started = getattr(g, "started", None) or time.perf_counter()
+    model = g.get(METRICS_MODEL, "")
+    response = Response(stream_with_context(_measured(body, started, model)), mimetype="text/event-stream")
     response.headers.update(SSE_HEADERS)
     if headers:
         response.headers.update(headers)
     return response
+
+
+def _measured(body: Iterator[bytes], started: float, model: str) -> Iterator[bytes]:
+    """Count the stream as open while it runs, and note its time to first token (the first event
+    that is not a heartbeat) for the log line and the metrics."""
+    metrics.OPEN_STREAMS.inc()
+    try:
+        for chunk in body:
+            if chunk is not HEARTBEAT:
+                seconds = time.perf_counter() - started
+                logs.note(ttft_ms=round(seconds * 1000, 1))
+                metrics.child(metrics.FIRST_TOKEN_SECONDS, model).observe(seconds)
+                yield chunk
+                break
+            yield chunk
+        yield from body
+    finally:
+        metrics.OPEN_STREAMS.dec()
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
 
 
 def binary_response(

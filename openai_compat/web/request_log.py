@@ -24,8 +24,8 @@ access_log = logging.getLogger("openai_compat.access")
 
 
 def log_usage(measurement: Measurement) -> None:
-    """The metering sink that puts a request's usage on its access-log line."""
-    logs.note(**measurement.usage.fields())
+    """The metering sink that puts a request's usage and cost on its access-log line."""
+    logs.note(**measurement.usage.fields(), **measurement.cost.fields())
 
 
 def init_request_log(app: Flask) -> None:

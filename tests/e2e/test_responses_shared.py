@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 
 import openai
 import pytest
+import requests
 
 from harness import processes
 from tests.support.emulator import EmulatorHandle, running
@@ -100,3 +102,22 @@ def test_a_background_response_whose_worker_dies_is_reported_failed(emulator: Em
             time.sleep(0.2)
         assert status == "failed"
         assert "stopped before it finished" in got.error.message
+
+
+def test_a_response_stream_cut_by_shutdown_ends_with_error_and_response_failed(
+    emulator: EmulatorHandle, upstream: EmulatorHandle
+) -> None:
+    upstream.set_faults(token_delay_ms=150, tokens=200)
+    with start_gateway(emulator, GRACEFUL_TIMEOUT_SECONDS="1") as gateway:
+        response = requests.post(f"{gateway.base_url}/responses", stream=True, timeout=30,
+                                 headers={"Authorization": f"Bearer {gateway.api_key}"},
+                                 json={"model": CLASSIC, "input": "a long one", "stream": True})
+        lines = response.iter_lines()
+        first = next(line for line in lines if line.startswith(b"data: "))
+        assert json.loads(first[6:])["type"] == "response.created"
+        gateway.process.send_signal(signal.SIGTERM)
+        events = [json.loads(line[6:]) for line in lines if line.startswith(b"data: ")]
+    assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
+    assert events[-2]["code"] == "server_shutting_down"
+    sequence = [e["sequence_number"] for e in events]
+    assert sequence == sorted(set(sequence))  # still increasing (events cut by the shutdown are skipped)

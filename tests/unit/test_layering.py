@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "openai_compat"
 WEB_FRAMEWORKS = ("flask", "werkzeug", "jinja2")
-FLASK_FREE_PACKAGES = ("core", "net", "upstream", "storage", "media", "sound")
+FLASK_FREE_PACKAGES = ("core", "net", "upstream", "storage", "media", "sound", "quotas")
 MAPPING_FILES = ("protocol.py", "to_workers.py", "from_workers.py", "profiles.py")
 FAMILY_STORE = "store.py"  # where a family keeps its objects in the storage layer: no Flask either
 SERVING_FILES = ("routes.py", "serving.py")

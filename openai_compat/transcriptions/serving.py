@@ -11,7 +11,7 @@ from flask import Response, jsonify
 
 from openai_compat.core.concurrency import run_all
 from openai_compat.core.logs import add_upstream_ms, note
-from openai_compat.core.metering import Usage
+from openai_compat.core.metering import Usage, estimate_tokens
 from openai_compat.core.model_names import MODEL_HEADER, resolve_model
 from openai_compat.core.sse import named_event
 from openai_compat.errors import InvalidRequestError, UpstreamError
@@ -96,7 +96,10 @@ def _into_english(svc: Services, transcript: Transcript) -> Transcript:
     note(translation_model=TRANSLATOR, translated_segments=len(texts))
     translated = run_all([_translate_call(translator, text, transcript.language) for text in texts],
                          limit=svc.settings.audio_translation_max_concurrency)
-    translator.record(Usage(characters=sum(len(t) for t in texts)))
+    # m2m100 is priced per token and reports none: estimated from the text it read and wrote.
+    translator.record(Usage(prompt_tokens=sum(estimate_tokens(t) for t in texts),
+                            completion_tokens=sum(estimate_tokens(t) for t in translated),
+                            characters=sum(len(t) for t in texts), estimated=True))
     return from_workers.with_texts(transcript, translated)
 
 

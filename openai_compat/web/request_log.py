@@ -24,8 +24,24 @@ access_log = logging.getLogger("openai_compat.access")
 
 
 def log_usage(measurement: Measurement) -> None:
-    """The metering sink that puts a request's usage and cost on its access-log line."""
-    logs.note(**measurement.usage.fields(), **measurement.cost.fields())
+    """The metering sink that puts a request's usage and cost on its access-log line (and from there in
+    the cost header). A request that runs more than one model (a transcription then its translation)
+    reports each: the figures add up, and one unknown price makes the total unknown."""
+    fields = logs.request_fields.get()
+    previous = dict(fields) if fields is not None else {}
+    added: dict[str, object] = {}
+    for name, value in measurement.usage.fields().items():
+        before = previous.get(name)
+        added[name] = before + value if isinstance(before, int | float) and not isinstance(value, bool) else value
+    if "cost_usd" in previous:
+        earlier, now = previous.get("cost_usd"), measurement.cost.usd
+        added["cost_usd"] = earlier + now if earlier is not None and now is not None else None
+        note = measurement.cost.note or previous.get("cost_note")
+        if added["cost_usd"] is None and note:
+            added["cost_note"] = note
+    else:
+        added.update(measurement.cost.fields())
+    logs.note(**added)
 
 
 def init_request_log(app: Flask) -> None:

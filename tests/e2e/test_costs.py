@@ -3,7 +3,9 @@ audio minutes (transcription), 1k characters (speech), tiles and steps (images).
 
 from __future__ import annotations
 
+import json
 import math
+import time
 
 import pytest
 
@@ -13,6 +15,17 @@ from tests.support.gateway import GatewayHandle
 from tests.support.prices import unit_price
 
 COST = "x-workers-ai-cost-usd"
+
+
+def access_line(gateway: GatewayHandle, request_id: str) -> dict[str, object]:
+    """The request's access-log line, written when its response closes (a moment after the client has it)."""
+    deadline = time.monotonic() + 5
+    while True:
+        for text in gateway.log_text().splitlines():
+            if text.startswith(f'{{"request_id":"{request_id}","event":"request"'):
+                return json.loads(text)
+        assert time.monotonic() < deadline, "no access-log line for the request"
+        time.sleep(0.05)
 
 
 def test_a_transcription_costs_its_audio_minutes(gateway: GatewayHandle, upstream: EmulatorHandle) -> None:
@@ -50,3 +63,20 @@ def test_an_image_of_an_unpriced_model_says_unknown(gateway: GatewayHandle, upst
     raw = gateway.client().images.with_raw_response.generate(model="dall-e-3", prompt="a cat",
                                                             response_format="b64_json")
     assert raw.headers[COST] == "unknown"
+
+
+def test_a_translation_costs_its_audio_minutes_and_its_m2m100_tokens(gateway: GatewayHandle,
+                                                                     upstream: EmulatorHandle) -> None:
+    """Two models serve it; the cost header and the log line add both up."""
+    audio = make_wav("es|Hola a todos.|Gracias por venir.|Hasta mañana.", seconds=4.5)
+    raw = gateway.client().audio.translations.with_raw_response.create(
+        model="@cf/deepgram/nova-3", file=("talk.wav", audio, "audio/wav"), response_format="verbose_json")
+    duration = raw.parse().duration
+    request_id = raw.headers["x-request-id"]
+    line = access_line(gateway, request_id)
+    translation = (line["prompt_tokens"] + line["completion_tokens"]) * unit_price("@cf/meta/m2m100-1.2b",
+                                                                                 "per M input tokens") / 1e6
+    audio_cost = duration / 60 * unit_price("@cf/deepgram/nova-3", "per audio minute")
+    assert line["prompt_tokens"] > 0 and line["audio_seconds"] == pytest.approx(duration)
+    assert float(raw.headers[COST]) == pytest.approx(audio_cost + translation, rel=1e-6)
+    assert line["cost_usd"] == pytest.approx(audio_cost + translation, rel=1e-6)

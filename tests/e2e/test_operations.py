@@ -137,8 +137,10 @@ def test_metrics_add_up_every_workers_figures(emulator: EmulatorHandle, upstream
             return counts
 
         sent = 0
-        for _ in range(6):  # until both workers have served some (each round: 12 requests at once)
-            threads = [threading.Thread(target=client.chat.completions.create,
+        for _ in range(10):  # until both workers have served some (each round: 12 requests at once)
+            # A client each: a new connection each, so either worker may accept it (a kept-alive one
+            # stays with the worker that accepted it, and a busy machine can leave it all to one).
+            threads = [threading.Thread(target=gateway.client().chat.completions.create,
                                         kwargs={"model": "gpt-4.1", "messages": HI}) for _ in range(12)]
             for thread in threads:
                 thread.start()

@@ -23,25 +23,29 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("openai_compat.access")
 
 
+_METERED = "_metered"
+"""Where a request's measurements so far are kept on its fields (left out of the log line)."""
+
+
 def log_usage(measurement: Measurement) -> None:
     """The metering sink that puts a request's usage and cost on its access-log line (and from there in
     the cost header). A request that runs more than one model (a transcription then its translation)
     reports each: the figures add up, and one unknown price makes the total unknown."""
     fields = logs.request_fields.get()
-    previous = dict(fields) if fields is not None else {}
-    added: dict[str, object] = {}
-    for name, value in measurement.usage.fields().items():
-        before = previous.get(name)
-        added[name] = before + value if isinstance(before, int | float) and not isinstance(value, bool) else value
-    if "cost_usd" in previous:
-        earlier, now = previous.get("cost_usd"), measurement.cost.usd
-        added["cost_usd"] = earlier + now if earlier is not None and now is not None else None
-        note = measurement.cost.note or previous.get("cost_note")
-        if added["cost_usd"] is None and note:
-            added["cost_note"] = note
+    earlier: list[Measurement] = list((fields or {}).get(_METERED, []))
+    every = [*earlier, measurement]
+    totals: dict[str, object] = {}
+    for item in every:
+        for name, value in item.usage.fields().items():
+            before = totals.get(name)
+            totals[name] = before + value if isinstance(before, int | float) and not isinstance(value, bool) else value
+    costs = [item.cost for item in every]
+    if all(cost.usd is not None for cost in costs):
+        totals["cost_usd"] = sum(cost.usd or 0.0 for cost in costs)
     else:
-        added.update(measurement.cost.fields())
-    logs.note(**added)
+        totals["cost_usd"] = None
+        totals["cost_note"] = next(cost.note for cost in costs if cost.usd is None)
+    logs.note(**{_METERED: every}, **totals)
 
 
 def init_request_log(app: Flask) -> None:
@@ -64,7 +68,7 @@ def init_request_log(app: Flask) -> None:
 
         def _write() -> None:
             line["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            line.update(fields)
+            line.update((name, value) for name, value in fields.items() if not name.startswith("_"))
             logs.log_event(access_log, "request", request_id=request_id, **line)
 
         response.call_on_close(_write)

@@ -64,7 +64,7 @@ def test_heartbeat_fills_silences_and_close_runs_once() -> None:
     closed: list[int] = []
 
     def slow() -> Iterator[bytes]:
-        time.sleep(0.15)
+        time.sleep(0.6)  # ample silence: heartbeats come even on a loaded machine
         yield b"data: 1\n\n"
 
     out = list(with_heartbeat(slow(), 0.03, lambda: closed.append(1)))

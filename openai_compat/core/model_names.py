@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from openai_compat.errors import ModelNotFoundError
+from openai_compat.errors import InvalidRequestError, ModelNotFoundError
 
 MODEL_HEADER = "x-workers-ai-model"
 """Response header naming the Workers AI model that served a request."""
@@ -43,4 +43,12 @@ def resolve_model(name: str, aliases: Mapping[str, str]) -> ResolvedModel:
         return ResolvedModel(name, name)
     raise ModelNotFoundError(
         name, detail="Use a Workers AI model name (@cf/...) or an alias listed by GET /v1/models."
+    )
+
+
+def unsupported_model(requested: str, what: str, known: list[str], alias: str) -> InvalidRequestError:
+    """A 400 naming `model` for a model a family has no profile for: what it is not, and what to use."""
+    return InvalidRequestError(
+        f"The model `{requested}` is not {what}. Use one of: {', '.join(known)} (or {alias}).",
+        param="model", code="invalid_model",
     )

@@ -9,9 +9,9 @@ from flask import Response
 
 from openai_compat.core.logs import add_upstream_ms, note
 from openai_compat.core.metering import Usage
-from openai_compat.core.model_names import MODEL_HEADER
+from openai_compat.core.model_names import MODEL_HEADER, unsupported_model
 from openai_compat.core.sse import data_event, named_event
-from openai_compat.errors import APIError, InvalidRequestError
+from openai_compat.errors import APIError
 from openai_compat.speech import from_workers, to_workers
 from openai_compat.speech.profiles import CONTENT_TYPES, TTS, known_models, voice_model
 from openai_compat.speech.protocol import SpeechRequest
@@ -36,11 +36,7 @@ def create_speech(req: SpeechRequest, svc: Services) -> Response:
     target = open_model(svc, req.model, TTS)
     model = voice_model(target.upstream_name)
     if model is None:
-        raise InvalidRequestError(
-            f"The model `{req.model}` is not a voice the gateway can speak with. Use one of: "
-            f"{', '.join(known_models())} (or tts-1).",
-            param="model", code="invalid_model",
-        )
+        raise unsupported_model(req.model, "a voice the gateway can speak with", known_models(), "tts-1")
     mapping = svc.settings.speech_voices.get(model.name, {})
     speaker = to_workers.speaker_for(req.voice, model, mapping, req.model)
     encoding = to_workers.check_format(req.response_format, model, req.model)

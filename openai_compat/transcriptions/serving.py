@@ -12,7 +12,7 @@ from flask import Response, jsonify
 from openai_compat.core.concurrency import run_all
 from openai_compat.core.logs import add_upstream_ms, note
 from openai_compat.core.metering import Usage, estimate_tokens
-from openai_compat.core.model_names import MODEL_HEADER, resolve_model
+from openai_compat.core.model_names import MODEL_HEADER, resolve_model, unsupported_model
 from openai_compat.core.sse import named_event
 from openai_compat.errors import InvalidRequestError, UpstreamError
 from openai_compat.sound import containers
@@ -43,11 +43,8 @@ def _upload(form: Form, svc: Services) -> tuple[Upload, Container]:
 def _speech_model(target: ModelTarget, requested: str) -> SpeechModel:
     model = speech_model(target.upstream_name)
     if model is None:
-        raise InvalidRequestError(
-            f"The model `{requested}` is not a speech recognition model the gateway can send audio to. "
-            f"Use one of: {', '.join(known_models())} (or whisper-1).",
-            param="model", code="invalid_model",
-        )
+        raise unsupported_model(requested, "a speech recognition model the gateway can send audio to",
+                                known_models(), "whisper-1")
     return model
 
 

@@ -38,9 +38,11 @@ def init_auth(app: Flask, keys: tuple[bytes, ...], enabled: bool) -> None:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if not header:
-            raise AuthenticationError(
+            missing = AuthenticationError(
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
             )
+            missing.code = None  # OpenAI's body for a missing key has no code; a wrong key's is invalid_api_key
+            raise missing
         if scheme.lower() != "bearer" or not _key_is_valid(token.strip().encode(), keys):
             raise AuthenticationError("Incorrect API key provided.")

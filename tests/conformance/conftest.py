@@ -1,0 +1,116 @@
+"""The conformance suite's world: one emulator (with the suite's script) and one gunicorn gateway for the
+session, clients whose every response is checked against OpenAI's spec, and the compatibility table's
+bookkeeping (see `recorder.py` and `tests/support/compat_table.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import requests
+
+from tests.conformance.recorder import Recorder
+from tests.conformance.script import SCRIPT
+from tests.conformance.wire import AsyncSpecTransport, SpecCheck, SpecTransport
+from tests.support import compat_table
+from tests.support.emulator import EmulatorHandle, start_emulator
+from tests.support.gateway import GatewayHandle, start_gateway
+
+HERE = Path(__file__).resolve().parent
+RECORDER = pytest.StashKey[Recorder]()
+TABLE_TEST = "test_compat_table.py"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "compat(client, endpoint, feature, suite=False): a row of the README's "
+                                       "compatibility table this test feeds")
+    recorder = config.stash[RECORDER] = Recorder()
+    config.pluginmanager.register(recorder, "conformance-recorder")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The README comparison runs after every conformance test of the session, wherever it was collected."""
+    last = [item for item in items if item.path.name == TABLE_TEST and item.path.parent == HERE]
+    for item in last:
+        items.remove(item)
+    items.extend(last)
+
+
+def conformance_files() -> set[str]:
+    return {p.name for p in HERE.glob("test_*.py") if p.name != TABLE_TEST}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    recorder = session.config.stash.get(RECORDER, None)
+    rows = recorder.rows() if recorder else []
+    if rows:
+        compat_table.save_results(rows, recorder.complete(conformance_files()))
+
+
+@pytest.fixture(scope="session")
+def recorder(pytestconfig: pytest.Config) -> Recorder:
+    return pytestconfig.stash[RECORDER]
+
+
+# ---- the servers ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorHandle]:
+    with start_emulator() as handle:
+        requests.post(f"{handle.url}/__emulator/script", json=SCRIPT, timeout=5).raise_for_status()
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def gateway(emulator: EmulatorHandle) -> Iterator[GatewayHandle]:
+    with start_gateway(emulator) as handle:
+        yield handle
+
+
+# ---- clients whose every response is checked -------------------------------------------------------
+
+
+CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_REPORT] = report
+    return report
+
+
+@pytest.fixture
+def spec(request: pytest.FixtureRequest) -> Iterator[SpecCheck]:
+    """What this test's clients received; the test fails on any body or event that breaks OpenAI's spec,
+    and a test of one feature that passed without a response going through the check fails too."""
+    check = SpecCheck()
+    yield check
+    assert not check.problems, "responses that break OpenAI's spec:\n" + "\n".join(check.problems)
+    marker = request.node.get_closest_marker("compat")
+    report = request.node.stash.get(CALL_REPORT, None)
+    if marker and not marker.kwargs.get("suite") and report is not None and report.passed:
+        assert check.validated or check.unvalidated, "no response passed through the spec check"
+
+
+@pytest.fixture
+def http_client(spec: SpecCheck) -> Iterator[httpx.Client]:
+    with httpx.Client(transport=SpecTransport(spec), timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def async_http_client(spec: SpecCheck) -> httpx.AsyncClient:
+    # Closed with the event loop it ran on; LangChain's and pydantic-ai's tests each run their own loop.
+    return httpx.AsyncClient(transport=AsyncSpecTransport(spec), timeout=60)
+
+
+@pytest.fixture
+def client(gateway: GatewayHandle, http_client: httpx.Client) -> openai.OpenAI:
+    return gateway.client(http_client=http_client)

@@ -11,6 +11,7 @@ gateway may still name the field (`model` for an unknown model): the SDKs copy `
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,12 +133,17 @@ def test_rate_limit_error_after_the_sdks_retries(gateway: GatewayHandle, http_cl
 
 @pytest.mark.compat(PY, "errors", "`RateLimitError` once the gateway's own retries are spent: "
                     "`x-should-retry: false`, no SDK retries stacked on them")
-def test_rate_limit_error_without_stacked_retries(client: openai.OpenAI, upstream: EmulatorHandle) -> None:
+def test_rate_limit_error_without_stacked_retries(client: openai.OpenAI, gateway: GatewayHandle,
+                                                  upstream: EmulatorHandle) -> None:
     upstream.set_faults(fail_status=429, fail_code=3040, retry_after="0")
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(model="gpt-4o-mini", messages=HI)
     assert caught.value.response.headers["x-should-retry"] == "false"
     assert _attempts(upstream) == 3  # 1 + UPSTREAM_MAX_RETRIES (2), and no SDK retry on top
+    lines = [json.loads(line) for line in gateway.log_text().splitlines() if line.startswith("{")]
+    retries = [line for line in lines if line.get("event") == "upstream_retry"
+               and line.get("request_id") == caught.value.request_id]
+    assert [line["attempt"] for line in retries] == [1, 2]  # an operator finds them by the client's request id
 
 
 @pytest.mark.compat(PY, "errors", "`APIError` raised by the SDK for an upstream failure in the middle of a stream")

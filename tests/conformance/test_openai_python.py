@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import struct
 import time
 
@@ -262,8 +263,9 @@ SPEECH_MAGIC = {"mp3": (b"ID3", b"\xff\xf3", b"\xff\xfb"), "opus": (b"OggS",), "
                 "flac": (b"fLaC",), "wav": (b"RIFF",)}
 
 
-@pytest.mark.compat(PY, "/v1/audio/speech", "`with_streaming_response.create` in every `response_format`")
-def test_speech(client: openai.OpenAI) -> None:
+@pytest.mark.compat(PY, "/v1/audio/speech", "`with_streaming_response.create` in every `response_format`, "
+                    "and `stream_format=\"sse\"`")
+def test_speech(client: openai.OpenAI, spec: SpecCheck) -> None:
     for fmt in ("mp3", "opus", "aac", "flac", "wav", "pcm"):
         with client.audio.speech.with_streaming_response.create(
                 model="tts-1", voice="alloy", input="Hello from the gateway.", response_format=fmt) as response:
@@ -275,6 +277,12 @@ def test_speech(client: openai.OpenAI) -> None:
             assert len(audio) > 1000 and len(audio) % 2 == 0
         else:
             assert audio.startswith(SPEECH_MAGIC[fmt]), (fmt, audio[:8])
+    with client.audio.speech.with_streaming_response.create(
+            model="tts-1", voice="alloy", input="Hello from the gateway.", stream_format="sse") as response:
+        events = [json.loads(line[len("data: "):]) for line in response.iter_lines() if line.startswith("data: ")]
+    assert [e["type"] for e in events][-1] == "speech.audio.done" and len(events) > 2
+    assert base64.b64decode("".join(e["audio"] for e in events[:-1])).startswith(SPEECH_MAGIC["mp3"])
+    assert spec.validated["SpeechAudioDeltaEvent"] == len(events) - 1 or not spec.spec_present
 
 
 # ---- images -----------------------------------------------------------------------------------------------

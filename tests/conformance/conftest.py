@@ -11,9 +11,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-import requests
 
-from tests.conformance.recorder import Recorder
+from tests.conformance.recorder import TABLE_TEST, Recorder, conformance_files
 from tests.conformance.script import SCRIPT
 from tests.conformance.wire import AsyncSpecTransport, SpecCheck, SpecTransport
 from tests.support import compat_table
@@ -22,7 +21,6 @@ from tests.support.gateway import GatewayHandle, start_gateway
 
 HERE = Path(__file__).resolve().parent
 RECORDER = pytest.StashKey[Recorder]()
-TABLE_TEST = "test_compat_table.py"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,10 +36,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in last:
         items.remove(item)
     items.extend(last)
-
-
-def conformance_files() -> set[str]:
-    return {p.name for p in HERE.glob("test_*.py") if p.name != TABLE_TEST}
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -62,7 +56,7 @@ def recorder(pytestconfig: pytest.Config) -> Recorder:
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorHandle]:
     with start_emulator() as handle:
-        requests.post(f"{handle.url}/__emulator/script", json=SCRIPT, timeout=5).raise_for_status()
+        handle.set_script(SCRIPT["rules"])
         yield handle
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conformance.conftest import conformance_files
-from tests.conformance.recorder import Recorder
+from tests.conformance.recorder import Recorder, conformance_files
 from tests.support import compat_table
 
 

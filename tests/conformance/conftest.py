@@ -5,10 +5,10 @@ bookkeeping (see `recorder.py` and `tests/support/compat_table.py`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -94,17 +94,18 @@ def spec(request: pytest.FixtureRequest) -> Iterator[SpecCheck]:
 
 
 @pytest.fixture
-def http_client(spec: SpecCheck) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=SpecTransport(spec), timeout=60) as client:
+def http_client(spec: SpecCheck) -> Iterator[httpx2.Client]:
+    with httpx2.Client(transport=SpecTransport(spec), timeout=60) as client:
         yield client
 
 
 @pytest.fixture
-def async_http_client(spec: SpecCheck) -> httpx.AsyncClient:
-    # Closed with the event loop it ran on; LangChain's and pydantic-ai's tests each run their own loop.
-    return httpx.AsyncClient(transport=AsyncSpecTransport(spec), timeout=60)
+async def async_http_client(spec: SpecCheck) -> AsyncIterator[httpx2.AsyncClient]:
+    """One per test, opened and closed on the test's own event loop (pytest-asyncio gives each test one)."""
+    async with httpx2.AsyncClient(transport=AsyncSpecTransport(spec), timeout=60) as client:
+        yield client
 
 
 @pytest.fixture
-def client(gateway: GatewayHandle, http_client: httpx.Client) -> openai.OpenAI:
+def client(gateway: GatewayHandle, http_client: httpx2.Client) -> openai.OpenAI:
     return gateway.client(http_client=http_client)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -114,7 +114,7 @@ def _attempts(upstream: EmulatorHandle) -> int:
 
 @pytest.mark.compat(PY, "errors", "`RateLimitError` after the SDK's own retries, which wait the `Retry-After` the "
                     "gateway passes on (client opted out of gateway retries)")
-def test_rate_limit_error_after_the_sdks_retries(gateway: GatewayHandle, http_client: httpx.Client,
+def test_rate_limit_error_after_the_sdks_retries(gateway: GatewayHandle, http_client: httpx2.Client,
                                                  spec: SpecCheck, upstream: EmulatorHandle) -> None:
     sent: list[float] = []
     http_client.event_hooks["request"].append(lambda request: sent.append(time.monotonic()))

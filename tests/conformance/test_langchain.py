@@ -13,6 +13,7 @@ import io
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests, chat_models
@@ -46,7 +47,7 @@ class _GatewayChat(ChatModelIntegrationTests):
     model_name = ""
 
     @pytest.fixture(autouse=True)
-    def _wire(self, gateway: GatewayHandle, http_client: httpx.Client, async_http_client: httpx.AsyncClient) -> None:
+    def _wire(self, gateway: GatewayHandle, http_client: httpx2.Client, async_http_client: httpx2.AsyncClient) -> None:
         self._params = {
             "model": self.model_name,
             "base_url": gateway.base_url,
@@ -108,7 +109,7 @@ class TestChatOpenAIResponses(_GatewayChat):
                     suite=True)
 class TestOpenAIEmbeddings(EmbeddingsIntegrationTests):
     @pytest.fixture(autouse=True)
-    def _wire(self, gateway: GatewayHandle, http_client: httpx.Client, async_http_client: httpx.AsyncClient) -> None:
+    def _wire(self, gateway: GatewayHandle, http_client: httpx2.Client, async_http_client: httpx2.AsyncClient) -> None:
         self._params = {
             "model": "text-embedding-3-small",
             "base_url": gateway.base_url,

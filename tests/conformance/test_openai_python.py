@@ -14,7 +14,7 @@ import json
 import struct
 import time
 
-import httpx
+import httpx2
 import openai
 import pytest
 from PIL import Image
@@ -301,7 +301,7 @@ def picture(data: bytes) -> Image.Image:
 
 
 @pytest.mark.compat(PY, "/v1/images/generations", "`images.generate`: `url` (downloaded) and `b64_json`")
-def test_images_generate(client: openai.OpenAI, http_client: httpx.Client) -> None:
+def test_images_generate(client: openai.OpenAI, http_client: httpx2.Client) -> None:
     result = client.images.generate(model="dall-e-2", prompt="a red fox", size="256x256", n=2)
     assert len(result.data) == 2
     for item in result.data:

@@ -12,7 +12,7 @@ model's JSON-schema mode (`NativeOutput`), both on Chat Completions, and the def
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from pydantic import BaseModel
 from pydantic_ai import Agent, NativeOutput
@@ -34,7 +34,7 @@ class City(BaseModel):
 
 
 @pytest.fixture
-def provider(gateway: GatewayHandle, async_http_client: httpx.AsyncClient) -> OpenAIProvider:
+def provider(gateway: GatewayHandle, async_http_client: httpx2.AsyncClient) -> OpenAIProvider:
     return OpenAIProvider(base_url=gateway.base_url, api_key=gateway.api_key, http_client=async_http_client)
 
 
@@ -45,7 +45,7 @@ async def test_tool_output(provider: OpenAIProvider, spec: SpecCheck, model: str
     agent = Agent(OpenAIChatModel(model, provider=provider), output_type=City)
     result = await agent.run(QUESTION)
     assert result.output == City(**CITY)
-    assert result.usage().requests == 1 and result.usage().input_tokens > 0
+    assert result.usage.requests == 1 and result.usage.input_tokens > 0
     assert spec.validated["CreateChatCompletionResponse"] == 1 or not spec.spec_present
 
 

@@ -1,10 +1,11 @@
 """Every body and every streamed event a client under test receives, checked against OpenAI's spec.
 
-The clients keep their own HTTP stack (httpx for the Python SDK, LangChain and pydantic-ai); a
-transport wrapped around theirs hands each response to a :class:`SpecCheck` on its way in: JSON
-bodies are read and validated before the client sees them, SSE streams are validated event by event
-as they pass (nothing is buffered), binary bodies go through untouched. The Node SDK's bodies arrive
-as a log of exchanges from its `fetch` wrapper and go through the same checks.
+The clients keep their own HTTP stack: httpx2, on which the Python SDK 3.x builds its default clients
+(and so LangChain's and pydantic-ai's). A transport wrapped around httpx2's own hands each response to a
+:class:`SpecCheck` on its way in: JSON bodies are read and validated before the client sees them, SSE
+streams are validated event by event as they pass (nothing is buffered), binary bodies go through
+untouched. The Node SDK's bodies arrive as a log of exchanges from its `fetch` wrapper and go through the
+same checks.
 
 Problems are collected, not raised inside the client (an exception there would turn into the SDK's
 retry and `APIConnectionError`): the conformance conftest fails the test that saw one. Where
@@ -21,7 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 
 from tests.support import openai_spec
 
@@ -97,8 +98,8 @@ def _gap(schema: str, error: Any) -> bool:
     return any(g.schema == schema and g.path.fullmatch(where) and g.accepts(error.instance) for g in SPEC_GAPS)
 
 
-def _v1_path(url: httpx.URL | str) -> str:
-    path = httpx.URL(str(url)).path
+def _v1_path(url: httpx2.URL | str) -> str:
+    path = httpx2.URL(str(url)).path
     _, found, rest = path.partition("/v1/")
     return rest if found else path.lstrip("/")
 
@@ -137,14 +138,14 @@ class SpecCheck:
             return
         self._validate(schemas[kind], event, where)
 
-    def route(self, method: str, url: httpx.URL | str) -> tuple[str | Selector | None, tuple[str, str] | None, str]:
+    def route(self, method: str, url: httpx2.URL | str) -> tuple[str | Selector | None, tuple[str, str] | None, str]:
         path = _v1_path(url)
         for route_method, pattern, body, stream in ROUTES:
             if route_method == method and pattern.fullmatch(path):
                 return body, stream, path
         return None, None, path
 
-    def body(self, method: str, url: httpx.URL | str, status: int, content_type: str, data: bytes) -> None:
+    def body(self, method: str, url: httpx2.URL | str, status: int, content_type: str, data: bytes) -> None:
         schema, _, path = self.route(method, url)
         where = f"{method} /v1/{path} ({status})"
         if "json" not in content_type:
@@ -162,7 +163,7 @@ class SpecCheck:
         else:
             self._validate(schema if isinstance(schema, str) else schema(payload), payload, where)
 
-    def event(self, method: str, url: httpx.URL | str, name: str | None, data: str, index: int) -> None:
+    def event(self, method: str, url: httpx2.URL | str, name: str | None, data: str, index: int) -> None:
         _, stream, path = self.route(method, url)
         where = f"{method} /v1/{path} event {index}"
         if data.startswith("[DONE]"):
@@ -248,7 +249,7 @@ class SSEDecoder:
         return None
 
 
-def _events(check: SpecCheck, request: httpx.Request) -> Callable[[Iterable[tuple[str | None, str]]], None]:
+def _events(check: SpecCheck, request: httpx2.Request) -> Callable[[Iterable[tuple[str | None, str]]], None]:
     counter = iter(range(1_000_000))
 
     def seen(events: Iterable[tuple[str | None, str]]) -> None:
@@ -258,8 +259,8 @@ def _events(check: SpecCheck, request: httpx.Request) -> Callable[[Iterable[tupl
     return seen
 
 
-class _CheckedStream(httpx.SyncByteStream):
-    def __init__(self, inner: httpx.SyncByteStream, seen: Callable[[Iterable[tuple[str | None, str]]], None]) -> None:
+class _CheckedStream(httpx2.SyncByteStream):
+    def __init__(self, inner: httpx2.SyncByteStream, seen: Callable[[Iterable[tuple[str | None, str]]], None]) -> None:
         self._inner, self._seen, self._decoder = inner, seen, SSEDecoder()
 
     def __iter__(self) -> Iterator[bytes]:
@@ -272,8 +273,8 @@ class _CheckedStream(httpx.SyncByteStream):
         self._inner.close()
 
 
-class _AsyncCheckedStream(httpx.AsyncByteStream):
-    def __init__(self, inner: httpx.AsyncByteStream, seen: Callable[[Iterable[tuple[str | None, str]]], None]) -> None:
+class _AsyncCheckedStream(httpx2.AsyncByteStream):
+    def __init__(self, inner: httpx2.AsyncByteStream, seen: Callable[[Iterable[tuple[str | None, str]]], None]) -> None:
         self._inner, self._seen, self._decoder = inner, seen, SSEDecoder()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -286,38 +287,38 @@ class _AsyncCheckedStream(httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
-def _kind(response: httpx.Response) -> str:
+def _kind(response: httpx2.Response) -> str:
     content_type = response.headers.get("content-type", "")
     if "text/event-stream" in content_type:
         return "sse"
     return "json" if "json" in content_type else "other"
 
 
-def _already_read(response: httpx.Response) -> bool:
+def _already_read(response: httpx2.Response) -> bool:
     """A transport may answer with the body already read (httpx's MockTransport does); real ones stream."""
     try:
         response.content  # noqa: B018
-    except httpx.ResponseNotRead:
+    except httpx2.ResponseNotRead:
         return False
     return True
 
 
-def _rebuilt(response: httpx.Response, raw: bytes) -> httpx.Response:
-    return httpx.Response(response.status_code, headers=response.headers, stream=httpx.ByteStream(raw),
+def _rebuilt(response: httpx2.Response, raw: bytes) -> httpx2.Response:
+    return httpx2.Response(response.status_code, headers=response.headers, stream=httpx2.ByteStream(raw),
                           extensions=response.extensions)
 
 
-def _decoded(response: httpx.Response, raw: bytes) -> bytes:
-    return httpx.Response(response.status_code, headers=response.headers, content=raw).content
+def _decoded(response: httpx2.Response, raw: bytes) -> bytes:
+    return httpx2.Response(response.status_code, headers=response.headers, content=raw).content
 
 
-class SpecTransport(httpx.BaseTransport):
+class SpecTransport(httpx2.BaseTransport):
     """httpx's own transport, with every response shown to a :class:`SpecCheck` on the way in."""
 
-    def __init__(self, check: SpecCheck, inner: httpx.BaseTransport | None = None) -> None:
-        self.check, self.inner = check, inner or httpx.HTTPTransport()
+    def __init__(self, check: SpecCheck, inner: httpx2.BaseTransport | None = None) -> None:
+        self.check, self.inner = check, inner or httpx2.HTTPTransport()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         response = self.inner.handle_request(request)
         kind = _kind(response)
         if kind == "sse":
@@ -326,13 +327,13 @@ class SpecTransport(httpx.BaseTransport):
                 decoder = SSEDecoder()
                 seen([*decoder.feed(response.content), *decoder.end()])
             else:
-                assert isinstance(response.stream, httpx.SyncByteStream)
+                assert isinstance(response.stream, httpx2.SyncByteStream)
                 response.stream = _CheckedStream(response.stream, seen)
             return response
         if kind == "json":
             try:
                 raw = b"".join(response.iter_raw())
-            except httpx.StreamConsumed:  # a transport that answers with the body already read
+            except httpx2.StreamConsumed:  # a transport that answers with the body already read
                 raw = response.content
             finally:
                 response.close()
@@ -347,13 +348,13 @@ class SpecTransport(httpx.BaseTransport):
         self.inner.close()
 
 
-class AsyncSpecTransport(httpx.AsyncBaseTransport):
+class AsyncSpecTransport(httpx2.AsyncBaseTransport):
     """The async twin of :class:`SpecTransport` (LangChain's and pydantic-ai's async clients)."""
 
-    def __init__(self, check: SpecCheck, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self.check, self.inner = check, inner or httpx.AsyncHTTPTransport()
+    def __init__(self, check: SpecCheck, inner: httpx2.AsyncBaseTransport | None = None) -> None:
+        self.check, self.inner = check, inner or httpx2.AsyncHTTPTransport()
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self.inner.handle_async_request(request)
         kind = _kind(response)
         if kind == "sse":
@@ -362,13 +363,13 @@ class AsyncSpecTransport(httpx.AsyncBaseTransport):
                 decoder = SSEDecoder()
                 seen([*decoder.feed(response.content), *decoder.end()])
             else:
-                assert isinstance(response.stream, httpx.AsyncByteStream)
+                assert isinstance(response.stream, httpx2.AsyncByteStream)
                 response.stream = _AsyncCheckedStream(response.stream, seen)
             return response
         if kind == "json":
             try:
                 raw = b"".join([chunk async for chunk in response.aiter_raw()])
-            except httpx.StreamConsumed:
+            except httpx2.StreamConsumed:
                 raw = response.content
             finally:
                 await response.aclose()

@@ -8,7 +8,7 @@ import json
 import struct
 from types import SimpleNamespace
 
-import httpx
+import httpx2
 import pytest
 
 from tests.conformance.recorder import Outcome, _feature_result, _suite_result
@@ -76,13 +76,13 @@ def test_sse_is_framed_as_the_sdks_frame_it() -> None:
 def test_the_transport_hands_json_and_streams_over_unchanged() -> None:
     sse = b"data: {\"a\": 1}\n\ndata: [DONE]\n\n"
 
-    def upstream(request: httpx.Request) -> httpx.Response:
+    def upstream(request: httpx2.Request) -> httpx2.Response:
         if request.url.path.endswith("stream"):
-            return httpx.Response(200, content=sse, headers={"content-type": "text/event-stream"})
-        return httpx.Response(200, json={"ok": True})
+            return httpx2.Response(200, content=sse, headers={"content-type": "text/event-stream"})
+        return httpx2.Response(200, json={"ok": True})
 
     check = SpecCheck()
-    with httpx.Client(transport=SpecTransport(check, httpx.MockTransport(upstream))) as client:
+    with httpx2.Client(transport=SpecTransport(check, httpx2.MockTransport(upstream))) as client:
         assert client.get("http://h/v1/other").json() == {"ok": True}
         with client.stream("GET", "http://h/v1/stream") as response:
             assert b"".join(response.iter_bytes()) == sse

@@ -98,9 +98,9 @@ def test_chat_tool_call_stream(client: openai.OpenAI, model: str) -> None:
     with client.chat.completions.stream(model=model, messages=messages, tools=tools) as stream:
         events = list(stream)
         streamed = stream.get_final_completion()
-    first_call = next(e.chunk for e in events if e.type == "chunk" and e.chunk.choices
-                      and e.chunk.choices[0].delta.tool_calls)
-    assert first_call.choices[0].delta.content is None  # OpenAI's first tool-call delta says null, never ""
+    deltas = [e.chunk.choices[0].delta for e in events if e.type == "chunk" and e.chunk.choices]
+    assert deltas[0].role == "assistant" and any(d.tool_calls for d in deltas)
+    assert all(d.content is None for d in deltas)  # a model that calls a tool says null from the first delta on
     done = [e for e in events if e.type == "tool_calls.function.arguments.done"]
     assert [e.parsed_arguments for e in done] == [GetWeather(city="Paris")]
     plain = client.chat.completions.parse(model=model, messages=messages, tools=tools)

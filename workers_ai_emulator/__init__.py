@@ -17,6 +17,7 @@ Routes (all but ``/__emulator`` need ``Authorization: Bearer <token>``):
   ``.../ai/v1/embeddings`` (also under the gateway prefix): Workers AI's own
   OpenAI dialect, plain OpenAI objects, unknown fields tolerated.
 - ``GET /__emulator/health``; ``GET|POST|DELETE /__emulator/faults``;
+  ``GET|POST|DELETE /__emulator/script`` (scripted answers, see below);
   ``GET|DELETE /__emulator/requests`` (last 100 run requests as
   ``{method, path, query, headers, json}``, Authorization redacted, newest last).
 
@@ -35,6 +36,14 @@ dashes: ``x-emulator-ttft-ms`` ...). See :mod:`.faults` for ``fail_times``.
 Generation is deterministic (see :mod:`.textgen`): replies echo the last user
 message, tool calls and JSON-mode objects are built from the offered
 schemas, embeddings are seeded unit vectors (see :mod:`.embeddings`).
+
+Scripted answers (:mod:`.scripting`): for client test suites that check what a
+model answers (LangChain's standard tests ask for ``magic_function(3)`` and
+expect ``{"input": 3}``), a script of rules says what a text model answers when
+the last user message contains a given text: ``reply`` (text), ``tool_calls``
+(when those tools are offered) or ``json`` (in JSON mode). Set it with
+``POST /__emulator/script {"rules": [...]}`` or ``--script FILE``; the first
+fitting rule wins, otherwise the default generation answers.
 Models live in :mod:`.registry`; their input schemas in :mod:`.schemas`.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +12,7 @@ from aiohttp import web
 from .access import DEFAULT_ACCOUNT_ID, DEFAULT_TOKEN, Settings
 from .app import create_app
 from .faults import FaultState, parse_fields
+from .scripting import Script
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -33,6 +35,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     faults.add_argument("--retry-after", help="Retry-After header on forced failures")
     faults.add_argument("--cut-after", type=int, help="drop streams after N token events")
     faults.add_argument("--tokens", type=int, help="make every text reply exactly N tokens long")
+    parser.add_argument("--script", metavar="FILE",
+                        help='scripted answers: a JSON file {"rules": [...]} (see workers_ai_emulator.scripting)')
     parser.add_argument("--backlog", type=int, default=4096, help="listen backlog, sized for 1,000+ clients")
     return parser.parse_args(argv)
 
@@ -48,7 +52,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         fault_state = FaultState(cli=parse_fields(cli_faults, "command line"))
     except ValueError as exc:
         sys.exit(f"error: {exc}")
-    settings = Settings(token=args.token, max_body_bytes=int(args.max_body_mb * 1024 * 1024), faults=fault_state)
+    script = Script()
+    if args.script:
+        try:
+            with open(args.script, encoding="utf-8") as handle:
+                script.replace(json.load(handle))
+        except (OSError, ValueError) as exc:
+            sys.exit(f"error: --script {args.script}: {exc}")
+    settings = Settings(token=args.token, max_body_bytes=int(args.max_body_mb * 1024 * 1024), faults=fault_state,
+                        script=script)
     print(f"workers-ai-emulator listening on http://{args.host}:{args.port}", flush=True)
     web.run_app(create_app(settings), host=args.host, port=args.port, backlog=args.backlog, access_log=None,
                 print=None)

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from .envelope import ApiError
 from .faults import FaultState
+from .scripting import Script
 
 ACCOUNT_RE = re.compile(r"^[0-9a-f]{32}$")
 DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef"
@@ -28,12 +29,13 @@ LOG_SIZE = 100
 
 @dataclass
 class Settings:
-    """Process-wide state: CLI configuration plus the mutable fault and log stores."""
+    """Process-wide state: CLI configuration plus the mutable fault, log and script stores."""
 
     token: str = DEFAULT_TOKEN
     max_body_bytes: int = 64 * 1024 * 1024  # a 25 MiB audio upload as base64 JSON is 33 MiB
     faults: FaultState = field(default_factory=FaultState)
     log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
+    script: Script = field(default_factory=Script)
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -41,6 +41,25 @@ async def clear_faults(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
+async def get_script(request: web.Request) -> web.Response:
+    return json_response({"ok": True, **settings_of(request).script.describe()})
+
+
+async def set_script(request: web.Request) -> web.Response:
+    """Replace the script's rules (see :mod:`.scripting`); a malformed rule is a 400 naming it."""
+    script = settings_of(request).script
+    try:
+        script.replace(json.loads(await request.read() or b"{}"))
+    except ValueError as exc:
+        return json_response({"ok": False, "error": str(exc)}, status=400)
+    return json_response({"ok": True, **script.describe()})
+
+
+async def clear_script(request: web.Request) -> web.Response:
+    settings_of(request).script.clear()
+    return json_response({"ok": True})
+
+
 async def get_requests(request: web.Request) -> web.Response:
     return json_response(list(settings_of(request).log))
 
@@ -55,5 +74,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/__emulator/faults", get_faults)
     app.router.add_post("/__emulator/faults", set_faults)
     app.router.add_delete("/__emulator/faults", clear_faults)
+    app.router.add_get("/__emulator/script", get_script)
+    app.router.add_post("/__emulator/script", set_script)
+    app.router.add_delete("/__emulator/script", clear_script)
     app.router.add_get("/__emulator/requests", get_requests)
     app.router.add_delete("/__emulator/requests", clear_requests)

@@ -78,6 +78,7 @@ async def classic(request: web.Request, spec: ModelSpec, body: dict[str, Any], f
         honour_stop=False,
         wrapped_json=False,
         forced_tokens=faults.tokens,
+        script=settings_of(request).script,
     )
     if _streaming(body, faults) and not plan.is_json:
         return await streaming.write_sse(request, streaming.classic_events(plan, spec.tool_stream), faults)
@@ -85,7 +86,8 @@ async def classic(request: web.Request, spec: ModelSpec, body: dict[str, Any], f
     return success(formats.classic_result(plan))
 
 
-def _openai_plan(spec: ModelSpec, body: dict[str, Any], faults: Faults, max_tokens: int | None) -> Plan:
+def _openai_plan(request: web.Request, spec: ModelSpec, body: dict[str, Any], faults: Faults,
+                 max_tokens: int | None) -> Plan:
     return make_plan(
         body,
         vision=spec.vision and "parts",
@@ -93,6 +95,7 @@ def _openai_plan(spec: ModelSpec, body: dict[str, Any], faults: Faults, max_toke
         honour_stop=spec.family != "classic",
         wrapped_json=True,
         forced_tokens=faults.tokens,
+        script=settings_of(request).script,
     )
 
 
@@ -105,7 +108,7 @@ async def openai_style(
     request: web.Request, spec: ModelSpec, body: dict[str, Any], faults: Faults
 ) -> web.StreamResponse:
     """glm-4.7-flash: a ``chat.completion`` result; streams chunks with usage on the last."""
-    plan = _openai_plan(spec, body, faults, _openai_max_tokens(body, None))
+    plan = _openai_plan(request, spec, body, faults, _openai_max_tokens(body, None))
     ident = formats.Identity(model=spec.name)
     if _streaming(body, faults):
         events = streaming.chunk_events(plan, ident, usage_on_final=True, usage_chunk=False)
@@ -124,6 +127,7 @@ async def gpt_oss(request: web.Request, spec: ModelSpec, body: dict[str, Any], f
         honour_stop=True,
         wrapped_json=False,
         forced_tokens=faults.tokens,
+        script=settings_of(request).script,
     )
     ident = formats.Identity(model=spec.name)
     await pace(faults, plan.completion_tokens)
@@ -211,7 +215,7 @@ async def openai_chat(request: web.Request) -> web.StreamResponse:
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
         raise bad_input("messages must be a non-empty array of message objects")
     default_max = CLASSIC_MAX_TOKENS if spec.family == "classic" else None
-    plan = _openai_plan(spec, body, faults, _openai_max_tokens(body, default_max))
+    plan = _openai_plan(request, spec, body, faults, _openai_max_tokens(body, default_max))
     ident = formats.Identity(model=spec.name)
     if _streaming(body, faults):
         options = body.get("stream_options")

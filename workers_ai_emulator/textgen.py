@@ -6,7 +6,8 @@ Tests of the gateway assert exact replies, so nothing here is random:
 - the reply is ``"Hello! You said: <last user text>"``, or ``"I see an image of
   N bytes."`` when the request carried an image, or ``"The tool returned:
   <content>"`` after a tool message;
-- tool calls and JSON-mode objects are derived from the offered schemas.
+- tool calls and JSON-mode objects are derived from the offered schemas;
+- unless a rule of the emulator's script fits the request (:mod:`.scripting`).
 The wire modules (:mod:`.formats`, :mod:`.streaming`) only reshape a :class:`Plan`.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from .envelope import ApiError, bad_input
+from .scripting import Script, decide, offered_tool_names
 
 TOKEN_RE = re.compile(r"\s*\S+")
 WORD_RE = re.compile(r"\S+")
@@ -331,23 +333,17 @@ def make_plan(
     honour_stop: bool,
     wrapped_json: bool,
     forced_tokens: int | None,
+    script: Script | None = None,
 ) -> Plan:
     """Decide the whole answer.
 
     ``max_tokens`` None means unlimited; it also caps a ``forced_tokens`` reply, as
     a real model's limit would. ``stop`` cuts the text exactly before the first
-    match (a trailing space survives as a whitespace-only last token).
+    match (a trailing space survives as a whitespace-only last token). A ``script``
+    rule that fits the request (see :mod:`.scripting`) decides the answer instead.
     """
     conv = read_conversation(body, vision)
     plan = Plan(prompt_tokens=sum(count_words(t) for t in conv.texts))
-    plan.tool_calls = plan_tool_calls(body, conv)
-    if plan.tool_calls:
-        plan.finish_reason = "tool_calls"
-        plan.completion_tokens = sum(
-            count_words(c.name + " " + c.arguments_json) for c in plan.tool_calls
-        )
-        return plan
-    reply = reply_text(conv)
     response_format = body.get("response_format")
     text_options = body.get("text")
     if response_format is None and isinstance(text_options, dict) and isinstance(text_options.get("format"), dict):
@@ -355,7 +351,24 @@ def make_plan(
         fmt = text_options["format"]
         response_format = {"type": fmt.get("type"), "json_schema": fmt.get("schema")}
         wrapped_json = False
+    scripted = decide(
+        script, last_role=conv.last_role, last_text=conv.last_text, offered_tools=offered_tool_names(body),
+        tool_choice=body.get("tool_choice"), json_mode=json_mode_value(response_format, "", wrapped_json)[0],
+    )
+    if scripted.tool_calls is not None:
+        plan.tool_calls = [ToolCall(c.name, c.arguments) for c in scripted.tool_calls]
+    elif scripted.reply is None:
+        plan.tool_calls = plan_tool_calls(body, conv)
+    if plan.tool_calls:
+        plan.finish_reason = "tool_calls"
+        plan.completion_tokens = sum(
+            count_words(c.name + " " + c.arguments_json) for c in plan.tool_calls
+        )
+        return plan
+    reply = scripted.reply if scripted.reply is not None else reply_text(conv)
     plan.is_json, plan.json_value = json_mode_value(response_format, reply, wrapped_json)
+    if scripted.has_json:
+        plan.json_value = scripted.json
     if plan.is_json:
         tokens = tokenize(json.dumps(plan.json_value))
     elif forced_tokens is not None:

@@ -129,8 +129,10 @@ def _previous(store: ResponseStore, response_id: str | None) -> Record | None:
         return None
     previous = store.load(response_id)
     if previous is None:
-        raise NotFoundError(f"Previous response with id '{response_id}' not found.", param="previous_response_id",
-                            code="previous_response_not_found")
+        # A 400, as OpenAI answers it (a 404 is for the resource the URL names): clients such as Codex recover
+        # from this status and code by sending the whole conversation again.
+        raise InvalidRequestError(f"Previous response with id '{response_id}' not found.",
+                                  param="previous_response_id", code="previous_response_not_found")
     if not out.is_terminal(previous.current()):
         raise InvalidRequestError(f"Previous response '{response_id}' has not finished yet.",
                                   param="previous_response_id")

@@ -76,10 +76,12 @@ def _bearer_token() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
-        raise AuthenticationError(
+        missing = AuthenticationError(
             "You didn't provide an API key. You need to provide your API key in an "
             "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
         )
+        missing.code = None  # OpenAI's body for a missing key has no code; a wrong key's is invalid_api_key
+        raise missing
     if scheme.lower() != "bearer":
         raise AuthenticationError("Incorrect API key provided.")
     return token.strip()

@@ -65,7 +65,7 @@ def test_wrong_or_missing_key_is_rejected(gateway: GatewayHandle) -> None:
         bad.models.list()
     assert caught.value.code == "invalid_api_key"
     missing = requests.get(f"{gateway.base_url}/models", timeout=5)
-    assert_openai_error(missing, 401, "invalid_api_key")
+    assert assert_openai_error(missing, 401)["code"] is None  # as OpenAI: no code when no key was sent
     basic = requests.get(f"{gateway.base_url}/models", headers={"Authorization": "Basic abc"}, timeout=5)
     assert_openai_error(basic, 401, "invalid_api_key")
 

@@ -216,7 +216,7 @@ def test_retrieve_delete_and_input_items_with_pagination(gateway: GatewayHandle)
         client.responses.input_items.list(created.id)
 
 
-@pytest.mark.parametrize("call", ["retrieve", "delete", "input_items", "cancel", "previous"])
+@pytest.mark.parametrize("call", ["retrieve", "delete", "input_items", "cancel"])
 def test_unknown_ids_are_404(gateway: GatewayHandle, call: str) -> None:
     client = gateway.client()
     unknown = "resp_" + "0" * 32
@@ -225,11 +225,16 @@ def test_unknown_ids_are_404(gateway: GatewayHandle, call: str) -> None:
         "delete": lambda: client.responses.delete(unknown),
         "input_items": lambda: client.responses.input_items.list(unknown),
         "cancel": lambda: client.responses.cancel(unknown),
-        "previous": lambda: client.responses.create(model=CLASSIC, input="x", previous_response_id=unknown),
     }
     with pytest.raises(openai.NotFoundError) as caught:
         actions[call]()
     assert caught.value.body["type"] == "invalid_request_error"
+
+
+def test_an_unknown_previous_response_id_is_a_400_as_openai_answers_it(gateway: GatewayHandle) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        gateway.client().responses.create(model=CLASSIC, input="x", previous_response_id="resp_" + "0" * 32)
+    assert caught.value.code == "previous_response_not_found" and caught.value.param == "previous_response_id"
 
 
 def test_store_false_persists_nothing(gateway: GatewayHandle) -> None:
@@ -238,7 +243,7 @@ def test_store_false_persists_nothing(gateway: GatewayHandle) -> None:
     assert unstored.store is False and unstored.output_text
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(unstored.id)
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.BadRequestError):
         client.responses.create(model=CLASSIC, input="again", previous_response_id=unstored.id)
 
 

@@ -281,7 +281,8 @@ def test_fields_workers_ai_cannot_honour_are_refused_by_name(gateway: Gateway, f
 def test_missing_key_is_401_and_nothing_goes_upstream(gateway: Gateway) -> None:
     reply = gateway.client.post("/v1/chat/completions", json=chat())
     assert reply.status_code == 401
-    assert reply.get_json()["error"]["code"] == "invalid_api_key"
+    assert reply.get_json()["error"]["type"] == "invalid_request_error"
+    assert reply.get_json()["error"]["code"] is None  # OpenAI's missing-key body; a wrong key says invalid_api_key
     assert len(gateway.upstream.calls) == 0
 
 

@@ -69,6 +69,15 @@ class EmulatorHandle:
     def clear_faults(self) -> None:
         requests.delete(f"{self.url}/__emulator/faults", timeout=5).raise_for_status()
 
+    def set_script(self, rules: list[dict[str, Any]]) -> dict[str, Any]:
+        """Replace the scripted answers (see ``workers_ai_emulator.scripting``)."""
+        response = requests.post(f"{self.url}/__emulator/script", json={"rules": rules}, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def clear_script(self) -> None:
+        requests.delete(f"{self.url}/__emulator/script", timeout=5).raise_for_status()
+
     def requests(self) -> list[dict[str, Any]]:
         """The last 100 run requests received, oldest first: ``method, path, headers, json``."""
         response = requests.get(f"{self.url}/__emulator/requests", timeout=5)

@@ -28,12 +28,18 @@ def validator() -> ModuleType | None:
     return module
 
 
+def spec_errors(schema: str, payload: Any) -> list[Any] | None:
+    """jsonschema's errors for `payload` (with their paths and instances), or None without the spec."""
+    module = validator()
+    return None if module is None else list(module.errors(schema, payload))
+
+
 def spec_problems(schema: str, payload: Any) -> list[str] | None:
     """The spec's complaints about `payload`, or None where the spec is not available."""
-    module = validator()
-    if module is None:
+    errors = spec_errors(schema, payload)
+    if errors is None:
         return None
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in module.errors(schema, payload)]
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors]
 
 
 def assert_valid(schema: str, payload: Any) -> None:
@@ -42,27 +48,27 @@ def assert_valid(schema: str, payload: Any) -> None:
 
 
 @cache
-def _event_schemas(union: str) -> dict[str, str]:
+def event_schemas(union: str) -> dict[str, str]:
     """Event type -> the schema of that one event, from a union like `ResponseStreamEvent`."""
-    shared = shared_dir()
-    if validator() is None or shared is None:
+    module = validator()
+    if module is None:
         return {}
-    import yaml
-
-    schemas = yaml.safe_load((shared / "specs" / "openai-openapi.yaml").read_text())["components"]["schemas"]
+    # The same call as validate_against_spec.validator_for makes, so its one-entry cache holds the spec.
+    schemas = module.load_spec(True)["components"]["schemas"]
     found: dict[str, str] = {}
     for option in schemas[union].get("anyOf") or schemas[union].get("oneOf") or []:
         name = option["$ref"].rsplit("/", 1)[-1]
         kinds = schemas[name].get("properties", {}).get("type", {}).get("enum") or []
         for kind in kinds:
-            found[kind] = name
+            if kind is not None:
+                found[kind] = name
     return found
 
 
 def assert_valid_event(union: str, event: dict[str, Any]) -> None:
     """Validate one streamed event against the schema of its own `type`, so a violation is named
     precisely (the union's own error only says that no alternative fits)."""
-    schemas = _event_schemas(union)
+    schemas = event_schemas(union)
     if not schemas:
         return
     assert event.get("type") in schemas, f"{event.get('type')!r} is not an event of {union}"

@@ -54,7 +54,8 @@ class Page:
 
     def settled(self, status_id: str) -> str:
         """The status line once the panel has finished (done, or failed)."""
-        busy = ("", "Checking the key…", "Generating…", "Speaking…", "Waiting for the first token…", "Streaming…")
+        busy = ("", "Checking the key…", "Generating…", "Speaking…", "Waiting for the first token…", "Streaming…",
+                "Loading…")
         self.wait(lambda: self.text(status_id) not in busy and not self.text(status_id).startswith("Uploading"),
                   f"#{status_id} to settle")
         return self.text(status_id)
@@ -172,6 +173,24 @@ def test_a_chat_reply_grows_in_the_page_as_it_streams(
     assert last - first > 500  # the text grew over the stream's time, as the tokens came
     turns = [t.get_attribute("textContent") for t in page.find("chat-log").find_elements(By.CLASS_NAME, "turn")]
     assert turns == [f"user{message}", f"assistant{expected}"]
+
+
+def test_stop_ends_a_reply_midway_and_keeps_what_came(
+    browser: Any, console_gateway: GatewayHandle, upstream: EmulatorHandle
+) -> None:
+    page = Page(browser, console_gateway, "/console")
+    page.use_key(console_gateway.api_key)
+    upstream.set_faults(token_delay_ms=300)
+    page.find("chat-send").click()
+    reply = browser.find_element(By.CSS_SELECTOR, ".turn.assistant .text")
+    page.wait(lambda: len(reply.get_attribute("textContent").split()) >= 2, "the first words")
+    page.find("chat-stop").click()
+    assert page.settled("chat-status") == "Stopped."
+    kept = reply.get_attribute("textContent")
+    time.sleep(0.8)  # the stream is closed: nothing more arrives
+    assert reply.get_attribute("textContent") == kept
+    assert "Hello! You said: Write a haiku about the sea.".startswith(kept) and len(kept) < 40
+    assert page.find("chat-send").is_enabled() and not page.find("chat-stop").is_enabled()
 
 
 def test_an_image_is_generated_and_loads_from_its_signed_link(browser: Any, console_gateway: GatewayHandle) -> None:
@@ -296,6 +315,15 @@ def test_the_usage_view_shows_requests_by_key_and_model(
     by_model = {(row[0], row[1]): row for row in _rows(page, "usage-by-model")}
     assert by_model[(BOT, "@cf/zai-org/glm-4.7-flash")][2] == "2"
     assert by_model[(BOT, "@cf/qwen/qwen3-embedding-0.6b")][2] == "1"
+    # The emulator's catalogue publishes no price for glm-4.7-flash: its cost is unknown, never $0.
+    assert by_model[(BOT, "@cf/zai-org/glm-4.7-flash")][8:] == ["unknown", "2"]
+    assert by_model[(BOT, "@cf/qwen/qwen3-embedding-0.6b")][8].startswith("$0.0000")
+    page.select("period-key", BOT)  # one key's figures: the totals are its own
+    page.find("period-load").click()
+    assert page.settled("usage-status").startswith("Showing ")
+    assert page.text("usage-totals").startswith("Requests3Input tokens4Output tokens8")
+    assert "Cost (USD)at least $0.0000" in page.text("usage-totals")
+    assert [row[0] for row in _rows(page, "usage-by-key")] == [BOT]
     upstream_errors = _rows(page, "errors-upstream")
     assert ["insufficient_quota", "429", "@cf/zai-org/glm-4.7-flash", "1"] in upstream_errors
     assert any(row[0] == "POST /v1/chat/completions" and row[1] == "429" for row in _rows(page, "errors-routes"))
@@ -305,7 +333,7 @@ def test_the_usage_view_shows_requests_by_key_and_model(
     assert "one worker's only" in page.text("usage-scope")  # no Redis here: said, not hidden
     assert ADMIN_KEY not in browser.page_source and ADMIN_KEY not in page.storage()["url"]
     assert low_contrast(browser) == []
-    browser.set_window_size(1280, 2000)
+    browser.set_window_size(1280, 2300)
     try:
         page.shot(screenshots, "usage.png")
     finally:

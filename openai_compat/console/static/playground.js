@@ -76,10 +76,13 @@
     const log = $("chat-log");
     log.querySelector(".empty")?.remove();
     const body = OC.el("span", { className: "text", text });
-    const turn = OC.el("div", { className: `turn ${role}` }, OC.el("span", { className: "who", text: role }), body);
+    // Models that reason stream their reasoning first: shown apart, and not sent back in the history.
+    const reasoning = OC.el("span", { className: "reasoning", hidden: true });
+    const turn = OC.el("div", { className: `turn ${role}` }, OC.el("span", { className: "who", text: role }),
+      reasoning, body);
     log.append(turn);
     log.scrollTop = log.scrollHeight;
-    return { turn, body };
+    return { turn, body, reasoning };
   };
 
   const sendChat = async () => {
@@ -110,8 +113,14 @@
         if (chunk.usage) usage = chunk.usage;
         const choice = (chunk.choices || [])[0];
         if (!choice) continue;
-        if (choice.delta && choice.delta.content) {
-          reply += choice.delta.content;
+        const delta = choice.delta || {};
+        if (delta.reasoning_content) {
+          answer.reasoning.hidden = false;
+          answer.reasoning.textContent += delta.reasoning_content;
+          log.scrollTop = log.scrollHeight;
+        }
+        if (delta.content) {
+          reply += delta.content;
           answer.body.textContent = reply;
           log.scrollTop = log.scrollHeight;
         }

@@ -31,6 +31,13 @@
     if (measure === "cost_usd") return OC.usd(value);
     return OC.number(value, measure === "audio_seconds" ? 1 : 0);
   };
+  /* A cost is never shown as a figure it is not: with unpriced requests (no published price) it is
+     "unknown", or "at least" what the priced ones cost. */
+  const cost = (row) => {
+    if (!row.unpriced_requests) return OC.usd(row.cost_usd);
+    if (row.unpriced_requests >= row.requests && !row.cost_usd) return "unknown";
+    return `at least ${OC.usd(row.cost_usd)}`;
+  };
   const sum = (rows, measure) => rows.reduce((total, row) => total + (measure === "tokens"
     ? (row.input_tokens || 0) + (row.output_tokens || 0) : (row[measure] || 0)), 0);
 
@@ -42,12 +49,14 @@
       : [OC.el("tr", {}, OC.el("td", { className: "empty", colspan: columns.length, text: empty }))];
     node.replaceChildren(OC.el("thead", {}, head), OC.el("tbody", {}, ...body));
   };
-  const measureColumns = MEASURES.map(([name, label]) => [name, label, true, (value) => format(name, value)]);
+  const measureColumns = MEASURES.map(([name, label]) =>
+    [name, label, true, name === "cost_usd" ? (_, row) => cost(row) : (value) => format(name, value)]);
 
   const render = (body) => {
     const rows = body.data;
-    $("usage-totals").replaceChildren(...MEASURES.map(([name, label]) =>
-      OC.el("div", {}, OC.el("dt", { text: label }), OC.el("dd", { text: format(name, sum(rows, name)) }))));
+    const totals = Object.fromEntries(MEASURES.map(([name]) => [name, sum(rows, name)]));
+    $("usage-totals").replaceChildren(...MEASURES.map(([name, label]) => OC.el("div", {}, OC.el("dt", { text: label }),
+      OC.el("dd", { text: name === "cost_usd" ? cost(totals) : format(name, totals[name]) }))));
     const byKey = new Map();
     for (const row of rows) {
       const total = byKey.get(row.key) || { key: row.key };

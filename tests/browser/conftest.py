@@ -1,5 +1,6 @@
 """The console in a real browser: headless Chromium against a gateway started as the Procfile does,
-with the console on, an admin key and one named key. Skipped, alone, where Chromium or its driver is
+with the console on, an admin key and one named key (both for the module only: they are stopped before
+the other tiers' tests run). Skipped, alone, where Chromium or its driver is
 missing (scripts/test installs Debian's `chromium` and `chromium-driver`)."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def chromium_paths() -> tuple[str, str]:
     return paths
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console_gateway(chromium_paths: tuple[str, str], emulator: EmulatorHandle) -> Iterator[GatewayHandle]:
     named = {BOT: {"secret_sha256": hashlib.sha256(BOT_KEY.encode()).hexdigest()}}
     with start_gateway(emulator, CONSOLE_ENABLED="true", ADMIN_API_KEY=ADMIN_KEY,
@@ -39,7 +40,7 @@ def console_gateway(chromium_paths: tuple[str, str], emulator: EmulatorHandle) -
         yield handle
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_paths: tuple[str, str], console_gateway: GatewayHandle) -> Iterator[Any]:
     """Set up after the gateway so it quits first: its kept-alive connections would hold the gateway's
     shutdown for the whole grace period."""

@@ -35,10 +35,10 @@ class Page:
 
     def __init__(self, driver: Any, gateway: GatewayHandle, path: str, *, keep_key: bool = False) -> None:
         self.driver, self.gateway = driver, gateway
-        driver.get(gateway.url + path)
-        if not keep_key:
+        if not keep_key:  # from a page of the origin with no script, so no check in flight can store a key again
+            driver.get(gateway.url + "/console/static/console.css")
             driver.execute_script("sessionStorage.clear()")
-            driver.refresh()
+        driver.get(gateway.url + path)
 
     def find(self, element_id: str) -> Any:
         return self.driver.find_element(By.ID, element_id)

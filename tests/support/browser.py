@@ -25,11 +25,14 @@ CHROME_FLAGS = (
 
 
 def find_chromium() -> tuple[str, str] | None:
-    """(browser, driver) paths: `CHROMIUM_BINARY` / `CHROMEDRIVER`, else Debian's names on PATH."""
+    """(browser, driver) paths: `CHROMIUM_BINARY` / `CHROMEDRIVER`, else Debian's names on PATH; None
+    unless both are there to run."""
     browser = os.environ.get("CHROMIUM_BINARY") or next(
         (found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))), None)
     driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
+    if browser and driver and all(os.access(path, os.X_OK) for path in (browser, driver)):
+        return browser, driver
+    return None
 
 
 def output_dir() -> Path:

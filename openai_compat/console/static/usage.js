@@ -237,6 +237,8 @@
       key = "";
       daily = null;
       $("usage-view").hidden = true;
+      for (const id of ["usage-totals", "usage-chart", "usage-by-key", "usage-by-model", "usage-budgets",
+        "errors-upstream", "errors-routes", "health-checks"]) $(id).replaceChildren(); // no figures left behind
     },
   });
 

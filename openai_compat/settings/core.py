@@ -67,10 +67,17 @@ class CoreSettings(BaseModel):
         default=None, description="The only key `GET /admin/usage` accepts (unset: that endpoint answers 403)"
     )
     metrics_api_key: SecretStr | None = Field(
-        default=None, description="If set, the only key `GET /metrics` accepts; unset, any client key may read it"
+        default=None,
+        description="If set, the only key `GET /metrics` accepts besides `ADMIN_API_KEY`; unset, any client key may "
+        "read it",
     )
     cors_allowed_origins: list[str] = Field(
         default_factory=lambda: ["*"], description="Comma-separated origins allowed to call from a browser"
+    )
+    console_enabled: bool = Field(
+        default=False,
+        description="Serve the browser console at `/console`: a playground for any client key and a usage view "
+        "for `ADMIN_API_KEY` (see Console); `scripts/dev` turns it on",
     )
 
     model_aliases: dict[str, str] = Field(

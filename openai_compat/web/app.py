@@ -10,6 +10,7 @@ from flask import Blueprint, Flask
 
 from openai_compat.chat.routes import bp as chat_bp
 from openai_compat.completions.routes import bp as completions_bp
+from openai_compat.console.routes import bp as console_bp
 from openai_compat.core import metrics
 from openai_compat.core.catalogue import ModelCatalogue
 from openai_compat.core.logs import configure_logging, log_event
@@ -141,6 +142,8 @@ def build_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
+    if settings.console_enabled:
+        app.register_blueprint(console_bp)  # pages for people; off unless asked for (see README, Console)
     for family in FAMILIES:
         app.register_blueprint(family, url_prefix="/v1")
         app.register_blueprint(family, url_prefix="", name=f"{family.name}_unversioned")

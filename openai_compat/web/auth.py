@@ -3,7 +3,8 @@
 Client routes accept the gateway's keys (plain `GATEWAY_API_KEYS` and named keys); the caller found
 goes into `core.keys.current_caller` and onto the access-log line by name, never the secret.
 `/admin/...` routes accept only `ADMIN_API_KEY`; `/metrics` accepts any client key unless
-`METRICS_API_KEY` is set, which is then the only one.
+`METRICS_API_KEY` is set, which is then the only one besides the admin key (the operator's view, the
+console's usage page, reads both with that one key).
 """
 
 from __future__ import annotations
@@ -87,6 +88,12 @@ def _bearer_token() -> str:
     return token.strip()
 
 
+def _is_admin_key(admin_key: str | None) -> bool:
+    """Whether the request carries the admin key; never raises, so other keys go on to their own checks."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return admin_key is not None and scheme.lower() == "bearer" and _same(token.strip(), admin_key)
+
+
 def init_auth(app: Flask, ring: KeyRing, settings: Settings) -> None:
     admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
     metrics_key = settings.metrics_api_key.get_secret_value() if settings.metrics_api_key else None
@@ -105,6 +112,8 @@ def init_auth(app: Flask, ring: KeyRing, settings: Settings) -> None:
                 raise PermissionDeniedError("The admin endpoints are off: set ADMIN_API_KEY to use them.")
             if not _same(_bearer_token(), admin_key):
                 raise AuthenticationError("Incorrect API key provided.")
+            return
+        if access == "metrics" and _is_admin_key(admin_key):
             return
         if access == "metrics" and metrics_key is not None:
             if not _same(_bearer_token(), metrics_key):

@@ -36,6 +36,8 @@ PRICES: dict[str, list[dict[str, Any]]] = {
     "@cf/openai/whisper-large-v3-turbo": [{"unit": "per audio minute", "price": 0.00051, "currency": "USD"}],
     "@cf/openai/whisper": [{"unit": "per audio minute", "price": 0.00045, "currency": "USD"}],
     "@cf/deepgram/nova-3": [{"unit": "per audio minute", "price": 0.0052, "currency": "USD"}],
+    # translation
+    "@cf/meta/m2m100-1.2b": _tokens(0.34, 0.34),
     # text to speech, per 1k characters
     "@cf/deepgram/aura-1": [{"unit": "per 1k characters", "price": 0.015, "currency": "USD"}],
     "@cf/deepgram/aura-2-en": [{"unit": "per 1k characters", "price": 0.03, "currency": "USD"}],

@@ -62,11 +62,21 @@ class Report:
     lost: list[str] = field(default_factory=list)
     fds_before: int = 0
     fds_after: int = 0
+    fd_samples: list[int] = field(default_factory=list)
+    """The workers' descriptors every few seconds through the soak: a leak climbs, pools level off."""
     fd_kinds_before: dict[str, int] = field(default_factory=dict)
     fd_kinds_after: dict[str, int] = field(default_factory=dict)
     rss_before_kb: int = 0
     rss_after_kb: int = 0
     faults_injected: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def pooled_sockets_after(self) -> int:
+        return self.fd_kinds_after.get("emulator", 0) + self.fd_kinds_after.get("store", 0)
+
+    def other_fds(self, kinds: dict[str, int]) -> int:
+        """Descriptors that are not pooled connections to the upstream or the store: files, pipes, listeners."""
+        return sum(count for kind, count in kinds.items() if kind not in ("emulator", "store"))
 
     @property
     def rss_growth(self) -> float:
@@ -78,7 +88,7 @@ class Report:
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())}, "unexpected": self.unexpected[:50],
             "expected_faults": self.expected_faults, "stored_links": self.stored_links,
             "stored_responses": self.stored_responses, "lost": self.lost[:50], "fds_before": self.fds_before,
-            "fds_after": self.fds_after, "fd_kinds_before": self.fd_kinds_before,
+            "fds_after": self.fds_after, "fd_samples": self.fd_samples, "fd_kinds_before": self.fd_kinds_before,
             "fd_kinds_after": self.fd_kinds_after, "rss_before_kb": self.rss_before_kb,
             "rss_after_kb": self.rss_after_kb,
             "rss_growth": round(self.rss_growth, 4), "faults_injected": dict(self.faults_injected),
@@ -321,6 +331,12 @@ class Soak:
         threads = [threading.Thread(target=self.client, args=(stop, i), daemon=True) for i in range(clients)]
         if with_faults:
             threads.append(threading.Thread(target=self.faults, args=(stop,), daemon=True))
+
+        def sample() -> None:
+            while not stop.wait(max(1.0, seconds / 30)):
+                self.report.fd_samples.append(self.fds())
+
+        threads.append(threading.Thread(target=sample, daemon=True))
         for thread in threads:
             thread.start()
         stop.wait(seconds)
@@ -373,6 +389,7 @@ def run(seconds: float, clients: int = 8, warmup: float | None = None) -> Report
         soak.settle()
         time.sleep(1.0)
         soak.report = Report(fds_before=soak.fds(), rss_before_kb=soak.rss_kb(), fd_kinds_before=soak.fd_kinds())
+        soak.report.fd_samples.clear()
         soak.links, soak.response_ids, soak.background_ids = [], [], []
         started = time.monotonic()
         soak.run_traffic(seconds, clients, with_faults=True)

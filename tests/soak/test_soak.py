@@ -22,7 +22,7 @@ def test_a_short_soak_with_faults_loses_nothing_and_does_not_grow() -> None:
     assert report.requests > 250, summary
     assert set(report.by_family) >= {"chat", "chat_stream", "responses_background", "images", "image_edit",
                                      "transcriptions", "speech", "speech_sse", "rerank", "moderations"}, summary
-    assert sum(report.faults_injected.values()) >= 10, summary
+    assert sum(report.faults_injected.values()) >= 6, summary  # one every two seconds or so
     assert not report.unexpected, summary
     assert not report.lost and report.stored_links > 10 and report.stored_responses > 10, summary
     # Files, pipes and listeners exactly as before; connections kept in the upstream and store pools may

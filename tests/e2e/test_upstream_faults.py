@@ -323,3 +323,13 @@ def test_slow_first_token_and_slow_streams_finish(
     assert events[-1] == "[DONE]" or events[-1].get("type") in ("response.completed", "speech.audio.done",
                                                                 "transcript.text.done")
     recovers(gateway, upstream, call, workers)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/html"])
+@pytest.mark.parametrize("call", STREAMS, ids=ids(STREAMS))
+def test_a_stream_under_a_wrong_content_type_is_a_502_before_its_first_byte(
+    gateway: GatewayHandle, upstream: EmulatorHandle, call: Call, workers: list[int], content_type: str
+) -> None:
+    upstream.set_faults(content_type=content_type)
+    openai_error(call.send(gateway), 502)
+    recovers(gateway, upstream, call, workers)

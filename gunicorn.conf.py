@@ -45,7 +45,9 @@ keepalive = _settings.gunicorn_keepalive
 control_socket_disable = True
 accesslog = None  # the app writes one JSON line per request itself
 errorlog = "-"
-loglevel = _settings.log_level.lower()
+# gunicorn's own DEBUG output logs every request line, full paths included (a stored image's key, the
+# secret part of its link); the app's access log already records each request, with such paths cut short.
+loglevel = "info" if _settings.log_level == "DEBUG" else _settings.log_level.lower()
 
 # Metrics: prometheus_client's multiprocess mode, where each worker writes its figures to files in
 # this directory and GET /metrics adds them all up. The variable must be set before the workers import

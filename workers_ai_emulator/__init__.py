@@ -19,7 +19,10 @@ Routes (all but ``/__emulator`` need ``Authorization: Bearer <token>``):
 - ``GET /__emulator/health``; ``GET|POST|DELETE /__emulator/faults``;
   ``GET|POST|DELETE /__emulator/script`` (scripted answers, see below);
   ``GET|DELETE /__emulator/requests`` (last 100 run requests as
-  ``{method, path, query, headers, json}``, Authorization redacted, newest last).
+  ``{method, path, query, headers, json}``, Authorization redacted, newest last);
+  ``GET /__emulator/streams`` (``{open, opened, ended_by_client}``: SSE and speech
+  streams being written now, in all, and ended by their reader leaving; a stream
+  stops counting within ~20 ms of its reader's departure).
 
 Errors use Cloudflare's codes: 7003+7000 bad account, 9106 / 10000 auth,
 5007 unknown model, 3042 malformed model name, 5006 bad JSON or schema,
@@ -30,8 +33,13 @@ the control API, then the CLI flag. Fields: ``ttft_ms``, ``token_delay_ms``,
 ``fail_status``, ``fail_code``, ``fail_message``, ``fail_times``,
 ``retry_after``, ``cut_after``, ``tokens``, ``stream_as_json``,
 ``hold_after_done_ms`` (the body stays open that long after ``[DONE]``),
-``empty_when_streamed`` (gpt-oss answers ``stream: true`` with an empty result; headers use
-dashes: ``x-emulator-ttft-ms`` ...). See :mod:`.faults` for ``fail_times``.
+``empty_when_streamed`` (gpt-oss answers ``stream: true`` with an empty result), and the
+network-level breakage of :mod:`.breakage`: ``reset`` (a TCP reset instead of an answer;
+``fail_times`` applies), ``hang_ms`` (nothing answered for that long), ``malformed_json``
+(a JSON body cut in half; in a stream, the second token event), ``content_type`` (replaces
+the reply's Content-Type), ``truncate_bytes`` (a binary reply such as an image stops after
+that many of its declared bytes), ``pad_bytes`` (a binary reply grows by that many bytes).
+Headers use dashes: ``x-emulator-ttft-ms`` ... See :mod:`.faults` for ``fail_times``.
 
 Generation is deterministic (see :mod:`.textgen`): replies echo the last user
 message, tool calls and JSON-mode objects are built from the offered

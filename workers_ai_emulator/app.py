@@ -14,6 +14,7 @@ from aiohttp import web
 
 from . import control, handlers, registry
 from .access import SETTINGS, Settings, check_account, check_auth
+from .breakage import STREAMS, StreamCounter, break_replies, wrong_content_type
 from .envelope import ApiError, success
 
 ACCOUNT = "/client/v4/accounts/{account}"
@@ -65,8 +66,10 @@ async def search_models(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[envelope_errors])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[break_replies, envelope_errors])
     app[SETTINGS] = settings
+    app[STREAMS] = StreamCounter()
+    app.on_response_prepare.append(wrong_content_type)
     control.add_routes(app)
     router = app.router
     router.add_get(f"{ACCOUNT}/ai/models/search", search_models)

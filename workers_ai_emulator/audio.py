@@ -29,6 +29,7 @@ from aiohttp import web
 from . import speech_audio
 from .access import parse_json
 from .audio_models import DEFAULT_SPEAKERS
+from .breakage import counted, pause
 from .envelope import ApiError, bad_input, success
 from .faults import Faults
 from .registry import ModelSpec
@@ -274,15 +275,18 @@ async def speak(request: web.Request, spec: ModelSpec, body: dict[str, Any], fau
     content_type = "audio/wav" if container == "wav" else speech_audio.CONTENT_TYPES[encoding]
     response = web.StreamResponse(headers={"Content-Type": content_type})
     await response.prepare(request)
-    await _pace(faults)
-    for index, chunk in enumerate(chunks):
-        if faults.cut_after is not None and index >= faults.cut_after:
-            if request.transport is not None:
-                request.transport.close()  # a dropped upstream: no terminating chunk
-            return response
-        if index and faults.token_delay_ms > 0:
-            await asyncio.sleep(faults.token_delay_ms / 1000)
-        await response.write(chunk)
-    await response.write_eof()
+    try:
+        async with counted(request):
+            await pause(request, faults.ttft_ms / 1000)
+            for index, chunk in enumerate(chunks):
+                if faults.cut_after is not None and index >= faults.cut_after:
+                    if request.transport is not None:
+                        request.transport.close()  # a dropped upstream: no terminating chunk
+                    return response
+                if index and faults.token_delay_ms > 0:
+                    await pause(request, faults.token_delay_ms / 1000)
+                await response.write(chunk)
+            await response.write_eof()
+    except ConnectionError:
+        pass  # the client went away
     return response
-

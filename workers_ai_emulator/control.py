@@ -12,6 +12,7 @@ import json
 from aiohttp import web
 
 from .access import settings_of
+from .breakage import STREAMS
 from .envelope import json_response
 
 
@@ -69,7 +70,13 @@ async def clear_requests(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
+async def get_streams(request: web.Request) -> web.Response:
+    """Streams (SSE and speech) being written now, opened in all, and ended by their reader leaving."""
+    return json_response(request.app[STREAMS].describe())
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/__emulator/streams", get_streams)
     app.router.add_get("/__emulator/health", health)
     app.router.add_get("/__emulator/faults", get_faults)
     app.router.add_post("/__emulator/faults", set_faults)

@@ -11,6 +11,15 @@ latency on the command line while one test overrides it for one request.
   same path fail, later ones succeed (the gateway replays the client's
   headers on every retry). Those counters reset on ``DELETE /__emulator/faults``.
 CLI failures never clear.
+
+Besides forced error envelopes, the upstream can break the way networks and proxies do:
+``reset`` drops the connection with a TCP reset instead of answering (a failure, so
+``fail_times`` makes it transient too); ``hang_ms`` waits that long before anything is
+answered (the gateway's read timeout); ``malformed_json`` cuts a JSON reply in half;
+``content_type`` replaces the Content-Type of whatever is answered; ``truncate_bytes`` drops
+the connection after that many bytes of a binary reply (an image or speech) whose full
+length was declared; ``pad_bytes`` adds that many bytes to a binary reply (an oversized
+body). :mod:`.breakage` carries them out.
 """
 
 from __future__ import annotations
@@ -65,8 +74,18 @@ FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "stream_as_json": ("x-emulator-stream-as-json", _parse_bool),
     "hold_after_done_ms": ("x-emulator-hold-after-done-ms", _parse_nonneg_float),
     "empty_when_streamed": ("x-emulator-empty-when-streamed", _parse_bool),
+    "reset": ("x-emulator-reset", _parse_bool),
+    "hang_ms": ("x-emulator-hang-ms", _parse_nonneg_float),
+    "malformed_json": ("x-emulator-malformed-json", _parse_bool),
+    "content_type": ("x-emulator-content-type", str),
+    "truncate_bytes": ("x-emulator-truncate-bytes", _parse_nonneg_int),
+    "pad_bytes": ("x-emulator-pad-bytes", _parse_nonneg_int),
 }
-FAILURE_FIELDS = ("fail_status", "fail_code", "fail_message", "fail_times", "retry_after")
+FAILURE_FIELDS = ("fail_status", "fail_code", "fail_message", "fail_times", "retry_after", "reset")
+
+
+class ResetConnection(Exception):
+    """The forced failure ``reset``: the connection is dropped with a TCP reset, nothing answered."""
 
 
 def parse_fields(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -103,6 +122,11 @@ class Faults:
     stream_as_json: bool = False
     hold_after_done_ms: float = 0.0  # keep a stream's body open this long after [DONE]
     empty_when_streamed: bool = False  # gpt-oss's reported quirk: `stream: true` -> `{"result": {}}`
+    hang_ms: float = 0.0  # nothing at all is answered for this long
+    malformed_json: bool = False  # a JSON reply's body is cut in half
+    content_type: str | None = None  # replaces the reply's Content-Type
+    truncate_bytes: int | None = None  # a binary reply stops after this many of its declared bytes
+    pad_bytes: int = 0  # a binary reply grows by this many bytes
 
 
 @dataclass
@@ -139,10 +163,15 @@ class FaultState:
             stream_as_json=merged.get("stream_as_json", False),
             hold_after_done_ms=merged.get("hold_after_done_ms", 0.0),
             empty_when_streamed=merged.get("empty_when_streamed", False),
+            hang_ms=merged.get("hang_ms", 0.0),
+            malformed_json=merged.get("malformed_json", False),
+            content_type=merged.get("content_type"),
+            truncate_bytes=merged.get("truncate_bytes"),
+            pad_bytes=merged.get("pad_bytes", 0),
         )
         return faults, from_headers
 
-    def failure(self, from_headers: dict[str, Any], path: str, model: str) -> ApiError | None:
+    def failure(self, from_headers: dict[str, Any], path: str, model: str) -> ApiError | ResetConnection | None:
         """The forced error for this request, if any, consuming one ``fail_times`` use."""
         retry_after = {**self.cli, **self.runtime, **from_headers}.get("retry_after")
         if _fails(from_headers):
@@ -169,13 +198,15 @@ class FaultState:
 
 
 def _fails(layer: Mapping[str, Any]) -> bool:
-    """A layer forces failure when it names a status or a code (fail_times 0 = no-op)."""
+    """A layer forces failure when it names a status, a code or a reset (fail_times 0 = no-op)."""
     if layer.get("fail_times") == 0:
         return False
-    return layer.get("fail_status") is not None or layer.get("fail_code") is not None
+    return layer.get("fail_status") is not None or layer.get("fail_code") is not None or bool(layer.get("reset"))
 
 
-def _forced_error(layer: Mapping[str, Any], retry_after: str | None, model: str) -> ApiError:
+def _forced_error(layer: Mapping[str, Any], retry_after: str | None, model: str) -> ApiError | ResetConnection:
+    if layer.get("reset") and layer.get("fail_status") is None and layer.get("fail_code") is None:
+        return ResetConnection()
     status = layer.get("fail_status")
     code = layer.get("fail_code")
     if code is None:

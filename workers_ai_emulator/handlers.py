@@ -20,6 +20,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from . import audio, embeddings, formats, images, llama_guard, reranker, streaming
 from .access import admit, parse_json, settings_of
+from .breakage import FAULTS, hang
 from .envelope import ApiError, bad_input, json_response, success
 from .faults import Faults
 from .registry import MODEL_NAME_RE, MODELS, ModelSpec
@@ -169,6 +170,8 @@ async def run_model(request: web.Request) -> web.StreamResponse:
     faults, from_headers = state.resolve(request.headers)
     name = request.match_info["model"]
     name = name.removeprefix("run/")  # the AI Gateway also accepts .../workers-ai/run/{model}
+    request[FAULTS] = faults
+    await hang(request, faults)
     failure = state.failure(from_headers, request.path, name)
     if failure is not None:
         raise failure
@@ -193,6 +196,8 @@ async def _openai_prelude(request: web.Request, family_ok: Callable[[ModelSpec],
     raw = await admit(request)
     state = settings_of(request).faults
     faults, from_headers = state.resolve(request.headers)
+    request[FAULTS] = faults
+    await hang(request, faults)
     body = parse_json(raw)
     if not isinstance(body, dict):
         raise bad_input("request body must be a JSON object")

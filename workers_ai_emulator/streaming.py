@@ -8,7 +8,6 @@ chunked response without its terminating chunk, like a dropped upstream.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .breakage import counted, pause
 from .faults import Faults
 from .formats import Identity, hex_id
 from .textgen import Plan
@@ -108,28 +108,33 @@ def encode(event: Event) -> bytes:
 
 
 async def write_sse(request: web.Request, events: Iterable[Event], faults: Faults) -> web.StreamResponse:
-    """Send headers at once, then pace the events; honours ``cut_after`` and client hang-ups."""
+    """Send headers at once, then pace the events; honours ``cut_after``, ``malformed_json`` (the
+    second token event's JSON is cut in half) and client hang-ups (counted as open streams)."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     response.enable_chunked_encoding()
     await response.prepare(request)
     delay = faults.token_delay_ms / 1000
     sent = 0
     try:
-        if faults.ttft_ms:
-            await asyncio.sleep(faults.ttft_ms / 1000)
-        for event in events:
-            if faults.cut_after is not None and sent >= faults.cut_after:
-                # close() (not abort()) flushes what was written, then drops the socket mid-body.
-                if request.transport is not None:
-                    request.transport.close()
-                return response
-            if event.token and sent and delay:
-                await asyncio.sleep(delay)
-            await response.write(encode(event))
-            sent += event.token
-        if faults.hold_after_done_ms:
-            await asyncio.sleep(faults.hold_after_done_ms / 1000)
-        await response.write_eof()
+        async with counted(request):
+            if faults.ttft_ms:
+                await pause(request, faults.ttft_ms / 1000)
+            for event in events:
+                if faults.cut_after is not None and sent >= faults.cut_after:
+                    # close() (not abort()) flushes what was written, then drops the socket mid-body.
+                    if request.transport is not None:
+                        request.transport.close()
+                    return response
+                if event.token and sent and delay:
+                    await pause(request, delay)
+                frame = encode(event)
+                if faults.malformed_json and event.token and sent == 1:
+                    frame = frame[: len(frame) // 2] + b"\n\n"
+                await response.write(frame)
+                sent += event.token
+            if faults.hold_after_done_ms:
+                await pause(request, faults.hold_after_done_ms / 1000)
+            await response.write_eof()
     except ConnectionError:
         # The client went away; nothing left to tell it.
         pass

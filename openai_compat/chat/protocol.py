@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from openai_compat.core.wire import WireModel
+from openai_compat.core.wire import Metadata, WireModel
 from openai_compat.textgen.sampling import SamplingFields
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
@@ -110,10 +110,14 @@ class ResponseFormat(WireModel):
         return self
 
 
+MAX_MESSAGES = 2048
+"""OpenAI's own limit on `messages` ("array too long ... maximum length 2048")."""
+
+
 class ChatCompletionRequest(SamplingFields):
     IGNORED = SamplingFields.IGNORED | {"metadata", "store", "service_tier"}
 
-    messages: list[Message] = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1, max_length=MAX_MESSAGES)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
@@ -121,7 +125,7 @@ class ChatCompletionRequest(SamplingFields):
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata = None
     store: bool | None = None
     reasoning_effort: str | None = None
     modalities: list[str] | None = None

@@ -12,7 +12,7 @@ import typing
 from functools import cache
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 
 def _types_in(annotation: Any) -> set[Any]:
@@ -63,3 +63,26 @@ class WireModel(BaseModel):
             if hits:
                 data = {**data, **dict.fromkeys(hits, NOT_A_NUMBER)}
         return data
+
+
+MAX_METADATA_KEYS = 16
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 512
+
+
+def _metadata(value: dict[str, str] | None) -> dict[str, str] | None:
+    """OpenAI's limits on `metadata` (chat and Responses alike): 16 pairs, keys of 64 characters,
+    values of 512."""
+    if value is None:
+        return None
+    if len(value) > MAX_METADATA_KEYS:
+        raise ValueError(f"metadata holds at most {MAX_METADATA_KEYS} keys")
+    for key, item in value.items():
+        if len(key) > MAX_METADATA_KEY:
+            raise ValueError(f"metadata keys are at most {MAX_METADATA_KEY} characters")
+        if len(item) > MAX_METADATA_VALUE:
+            raise ValueError(f"metadata values are at most {MAX_METADATA_VALUE} characters")
+    return value
+
+
+Metadata = typing.Annotated[dict[str, str] | None, AfterValidator(_metadata)]

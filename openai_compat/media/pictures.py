@@ -65,6 +65,26 @@ def _open(source: IO[bytes] | bytes, max_pixels: int) -> Image.Image:
     return image
 
 
+def refuse_bombs(data: bytes, param: str, max_pixels: int = MAX_PIXELS) -> None:
+    """An image the gateway passes on without decoding it (vision inputs): its header must not declare
+    more pixels than any model takes. Only the header is read; a format Pillow does not know is left to
+    the model to judge."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                pixels = image.width * image.height
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        pixels = max_pixels + 1
+    except (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError):
+        return
+    if pixels > max_pixels:
+        raise InvalidRequestError(
+            f"The image in '{param}' declares {pixels} pixels, more than the {max_pixels} any model takes.",
+            param=param, code="invalid_image_format",
+        )
+
+
 def open_upload(source: IO[bytes] | bytes, param: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """A client's image, decoded; a 400 naming `param` when it is not one we can read."""
     try:

@@ -20,6 +20,7 @@ from urllib.parse import unquote_to_bytes, urljoin
 import requests
 
 from openai_compat.errors import InvalidRequestError
+from openai_compat.media.pictures import refuse_bombs
 from openai_compat.net.guard import PrivatePeerError, Resolver, check_public_url, private_address_error, system_resolver
 from openai_compat.net.transport import PublicOnlyAdapter, shutdown_socket
 
@@ -102,9 +103,11 @@ class GuardedFetcher:
     def load(self, url: str, param: str, *, kind: str = "image") -> Fetched:
         """The bytes behind a `data:` or public `http(s)` URL whose media type is `kind/*`, or a 400
         naming `param`."""
-        if url.startswith("data:"):
-            return decode_data_url(url, param, self._max_bytes, kind)
-        return self._fetch(url, param, kind)
+        fetched = decode_data_url(url, param, self._max_bytes, kind) if url.startswith("data:") else \
+            self._fetch(url, param, kind)
+        if kind == "image":
+            refuse_bombs(fetched.data, param)  # a tiny file declaring gigapixels goes no further
+        return fetched
 
     def _fetch(self, url: str, param: str, kind: str) -> Fetched:
         deadline = time.monotonic() + self._timeout
@@ -112,8 +115,10 @@ class GuardedFetcher:
             check_public_url(url, param, self._resolve)
             remaining = max(0.1, deadline - time.monotonic())
             try:
+                # No compression asked for; a server that compresses anyway is read through urllib3's
+                # bounded decoder and cut at the size limit, so a gzip bomb never expands in memory.
                 response = self._session.get(url, stream=True, timeout=(min(5.0, remaining), remaining),
-                                             allow_redirects=False)
+                                             allow_redirects=False, headers={"Accept-Encoding": "identity"})
             except requests.RequestException as exc:
                 if _caused_by(exc, PrivatePeerError):
                     raise private_address_error(url, param) from None

@@ -19,7 +19,18 @@ Resolver = Callable[[str, int], list[str]]
 
 _BLOCKED_NETWORKS = tuple(
     ipaddress.ip_network(n)
-    for n in ("100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10", "64:ff9b::/96", "2001:db8::/32")
+    for n in (
+        "100.64.0.0/10",  # carrier-grade NAT; Alibaba Cloud's metadata service (100.100.100.200)
+        "169.254.0.0/16",  # link-local: AWS, GCP, Azure metadata (169.254.169.254)
+        "192.0.0.0/24",  # IETF protocol assignments; Oracle Cloud's metadata service (192.0.0.192)
+        "168.63.129.16/32",  # Azure's platform endpoint (WireServer)
+        "fc00::/7",  # unique local: AWS's IPv6 metadata service (fd00:ec2::254)
+        "fe80::/10",  # link-local
+        "fec0::/10",  # site-local (deprecated, still routed inside some networks)
+        "64:ff9b::/96",  # NAT64: could reach any IPv4 address, private ones included
+        "2002::/16",  # 6to4: embeds an IPv4 address, private ones included
+        "2001:db8::/32",  # documentation
+    )
 )
 
 

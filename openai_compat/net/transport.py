@@ -104,9 +104,21 @@ class PublicOnlyAdapter(_OwnPools):
     POOLS = _pools(_PublicConnection, _PublicTLSConnection)
 
 
+def _socket_of(response: requests.Response) -> Any:
+    """The socket a response is read from. While a body that ends when the connection closes (no
+    length, not chunked) is read, http.client has handed the socket over to the response's file and
+    the connection holds none: it is found there."""
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is None:
+        buffered = getattr(getattr(raw, "_fp", None), "fp", None)  # http.client.HTTPResponse's reader
+        sock = getattr(getattr(buffered, "raw", None), "_sock", None)  # its socket.SocketIO
+    return sock
+
+
 def shutdown_socket(response: requests.Response) -> None:
     """Wake any thread blocked reading this response: `close()` alone does not interrupt a read."""
-    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    sock = _socket_of(response)
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)

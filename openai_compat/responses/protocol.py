@@ -10,11 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from openai_compat.core.wire import WireModel
-
-MAX_METADATA_KEYS = 16
-MAX_METADATA_KEY = 64
-MAX_METADATA_VALUE = 512
+from openai_compat.core.wire import Metadata, WireModel
 
 
 class ContentPart(WireModel):
@@ -132,7 +128,7 @@ class CreateResponseRequest(WireModel):
     store: bool | None = True
     background: bool | None = False
     previous_response_id: str | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata = None
     user: str | None = None
     reasoning: ReasoningOptions | None = None
     service_tier: str | None = None
@@ -150,20 +146,6 @@ class CreateResponseRequest(WireModel):
     repetition_penalty: float | None = Field(default=None, ge=0, le=2)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        if len(value) > MAX_METADATA_KEYS:
-            raise ValueError(f"metadata holds at most {MAX_METADATA_KEYS} keys")
-        for key, item in value.items():
-            if len(key) > MAX_METADATA_KEY:
-                raise ValueError(f"metadata keys are at most {MAX_METADATA_KEY} characters")
-            if len(item) > MAX_METADATA_VALUE:
-                raise ValueError(f"metadata values are at most {MAX_METADATA_VALUE} characters")
-        return value
 
     @field_validator("input")
     @classmethod

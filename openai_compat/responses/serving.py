@@ -31,6 +31,7 @@ from openai_compat.responses.protocol import CreateResponseRequest
 from openai_compat.responses.store import LEASE_SECONDS, Record, ResponseStore
 from openai_compat.responses.to_workers import check_images, check_request, image_urls, input_items, new_id
 from openai_compat.responses.to_workers import text_request as map_request
+from openai_compat.storage import StorageError
 from openai_compat.textgen.choices import ChoiceEnd, GenerationOptions, choice_stream, generation_options
 from openai_compat.textgen.profiles import TEXT_GENERATION, profile_for
 from openai_compat.textgen.serving import close_all, open_replies
@@ -42,6 +43,10 @@ from openai_compat.web.services import ModelTarget, Services, open_model
 log = logging.getLogger("openai_compat.responses")
 FLUSH_SECONDS = 0.25
 """How often a background run writes its new events (and checks for a cancel) while it generates."""
+STORE_RETRY_SECONDS = (0.5, 5.0)
+"""First and longest pause between tries to store the outcome of a run the store failed under."""
+STORE_GIVE_UP_SECONDS = 600.0
+"""After this, a run the store failed under is left to its lease, which makes readers see `failed`."""
 
 
 def not_found(response_id: str) -> NotFoundError:
@@ -244,12 +249,19 @@ def _run_in_background(run: Run, payload: dict[str, Any], local: queue.Queue[dic
             return
         run.response["status"] = "in_progress"
         batcher.add(run.writer.lifecycle("response.in_progress"))
-        for event in run.events():
-            if run.cancelled.is_set():
-                break
-            batcher.add(event)
+        events = run.events()
+        try:
+            for event in events:
+                if run.cancelled.is_set():
+                    break
+                batcher.add(event)
+        finally:
+            events.close()
         if run.cancelled.is_set():
             _cancel(run)
+    except StorageError as exc:
+        done.set()  # the lease keeper stops: the run is over, only its outcome is left to store
+        _store_failed(run, batcher, exc)
     except Exception:
         log.exception("background response failed")
     finally:
@@ -258,8 +270,34 @@ def _run_in_background(run: Run, payload: dict[str, Any], local: queue.Queue[dic
             batcher.flush()
         except APIError as exc:
             log_event(log, "background_store_failed", level=logging.WARNING, error=exc.code)
-        if local is not None:
-            local.put(None)
+        if batcher.local is not None:
+            batcher.local.put(None)
+
+
+def _store_failed(run: Run, batcher: _Batcher, exc: StorageError) -> None:
+    """The store failed under a running background response: it ends as `failed` (its upstream call
+    closed), and its outcome is stored as soon as the store takes writes again, so it reads `failed`
+    with the real reason rather than `in_progress` until its lease runs out."""
+    log_event(log, "background_store_failed", level=logging.WARNING, error=exc.code)
+    if not out.is_terminal(run.response):
+        for event in run.fail(exc.code, f"The response could not be stored: {exc.message}", exc.error_type):
+            batcher.pending.append(event)
+            if batcher.local is not None:
+                batcher.local.put(event)
+    if batcher.local is not None:  # the client streaming this run has its ending now, not when the store is back
+        batcher.local.put(None)
+        batcher.local = None
+    run.reply.close()
+    pause, deadline = STORE_RETRY_SECONDS[0], time.monotonic() + STORE_GIVE_UP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            run.save(terminal=True)
+            batcher.flush()
+            log_event(log, "background_outcome_stored", status=run.response["status"])
+            return
+        except APIError:
+            time.sleep(pause)
+            pause = min(STORE_RETRY_SECONDS[1], pause * 2)
 
 
 def _start_background(svc: Services, target: ModelTarget, store: ResponseStore, record: Record, request: Any,

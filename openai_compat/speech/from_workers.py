@@ -28,6 +28,13 @@ def json_audio(result: Any) -> bytes:
         raise UpstreamError("Workers AI's speech result is not valid base64 audio.") from None
 
 
+def check_audio_type(content_type: str) -> None:
+    """A binary answer must say it is audio: anything else (an HTML page from a proxy between) would
+    be handed to the client as if it were sound."""
+    if not content_type.startswith("audio/"):
+        raise UpstreamError(f"Workers AI answered {content_type or 'an unnamed type'!r} where audio was expected.")
+
+
 def pieces(data: bytes) -> Iterator[bytes]:
     for start in range(0, len(data), PIECE_BYTES):
         yield data[start:start + PIECE_BYTES]

@@ -44,6 +44,12 @@ def create_speech(req: SpeechRequest, svc: Services) -> Response:
     note(voice=speaker, audio_format=req.response_format)
     reply = target.run(to_workers.speech_input(model, req.input, speaker, encoding))
     add_upstream_ms(reply.elapsed_ms)
+    if reply.chunks is not None:
+        try:
+            from_workers.check_audio_type(reply.content_type)
+        except APIError:
+            reply.close()
+            raise
     target.record(Usage(characters=len(req.input)))
     if reply.chunks is not None:
         chunks, length, close = reply.chunks, reply.content_length, reply.close

@@ -8,6 +8,7 @@ prompt 502, not a hung request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
@@ -15,9 +16,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from openai_compat.core.logs import log_event
 from openai_compat.storage.base import CHUNK_BYTES, ObjectInfo, ObjectNotFound, ObjectStore, StorageError, check_key
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+log = logging.getLogger("openai_compat.storage")
 
 
 def _code(exc: ClientError) -> str:
@@ -65,7 +68,12 @@ class R2Store(ObjectStore):
         )
 
     def _fail(self, action: str, key: str, exc: Exception) -> StorageError:
-        return StorageError(f"R2 could not {action} {key!r} in bucket {self.bucket!r} ({_reason(exc)}).")
+        """The client is told what failed and why, not which object or bucket (an id that was never
+        stored must not reach it); the log line names them for the operator."""
+        head, _, name = key.rpartition("/")  # an image's key is its public link's secret part: not whole
+        log_event(log, "storage_failed", level=logging.WARNING, action=action, key=f"{head}/{name[:6]}...",
+                  bucket=self.bucket, reason=_reason(exc))
+        return StorageError(f"R2 could not {action} an object ({_reason(exc)}).")
 
     def check(self) -> None:
         try:

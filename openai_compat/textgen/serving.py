@@ -11,6 +11,7 @@ from flask import Response, jsonify
 from openai_compat.core.concurrency import run_all
 from openai_compat.core.logs import add_upstream_ms
 from openai_compat.core.model_names import MODEL_HEADER
+from openai_compat.errors import UpstreamError
 from openai_compat.textgen.choices import GenerationOptions, choice_generation, choice_stream
 from openai_compat.textgen.events import ChunkFormatter, choice_events
 from openai_compat.textgen.output import Generation, combine_usage
@@ -26,6 +27,10 @@ def open_replies(target: ModelTarget, payloads: list[dict[str, Any]]) -> list[Up
     try:
         for index, (reply, payload) in enumerate(zip(replies, payloads, strict=True)):
             add_upstream_ms(reply.elapsed_ms)
+            if reply.chunks is not None:
+                # A text model answers JSON or SSE; anything else (an HTML page from a proxy between) is
+                # refused now, while the client can still be told with a status.
+                raise UpstreamError(f"Workers AI answered {reply.content_type!r} where text was expected.")
             if payload.get("stream") and reply.events is None and _empty(reply.result):
                 # gpt-oss (and Kimi) cannot stream on /ai/run and may answer `stream: true` with an
                 # empty result; the same request without `stream` gets the answer (Cloudflare's own

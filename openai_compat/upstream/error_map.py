@@ -20,6 +20,7 @@ from openai_compat.errors import (
     PermissionDeniedError,
     QuotaExceededError,
     RateLimitError,
+    ServiceUnavailableError,
     UpstreamError,
     UpstreamTimeoutError,
 )
@@ -125,4 +126,10 @@ def map_upstream_error(
         return UpstreamTimeoutError(f"Workers AI timed out: {detail}")
     if 400 <= status < 500:
         return InvalidRequestError(f"Workers AI rejected the request: {detail}", code="invalid_upstream_input")
+    if status == 503:
+        # Unavailable, not broken: passed on as such (with its Retry-After), which the SDKs retry.
+        error = ServiceUnavailableError(f"Workers AI is unavailable: {detail}", code="upstream_unavailable")
+        if retry_after is not None:
+            error.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+        return error
     return UpstreamError(f"Workers AI failed: {detail}")

@@ -102,7 +102,7 @@ def stream_events(response: requests.Response) -> Iterator[dict[str, Any]]:
                 return
             try:
                 event = jsonio.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise UpstreamStreamError("Workers AI sent a malformed stream event.") from None
             if isinstance(event, dict) and event.get("success") is False:
                 raise map_upstream_error(200, event, {}, None)

@@ -31,7 +31,7 @@ from openai_compat.storage import ObjectStore, StorageError, open_store
 from openai_compat.storage.housekeeping import Housekeeper
 from openai_compat.transcriptions.routes import bp as transcriptions_bp
 from openai_compat.upstream import WorkersAIClient
-from openai_compat.web import admin, health
+from openai_compat.web import admin, health, openapi
 from openai_compat.web.auth import init_auth, key_policies, key_ring
 from openai_compat.web.connections import init_connections
 from openai_compat.web.cors import init_cors
@@ -144,6 +144,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     if settings.console_enabled:
         app.register_blueprint(console_bp)  # pages for people; off unless asked for (see README, Console)
+    app.register_blueprint(openapi.bp)
     for family in FAMILIES:
         app.register_blueprint(family, url_prefix="/v1")
         app.register_blueprint(family, url_prefix="", name=f"{family.name}_unversioned")

@@ -301,6 +301,9 @@ def form_body(
             f"The request body is too large: at most {max_bytes} bytes, {max_parts} parts and "
             f"{max_field_bytes} bytes per text field are accepted."
         ) from None
+    if None in fields or None in files:  # a part whose Content-Disposition names no field
+        raise InvalidRequestError("A part of the multipart form has no field name (Content-Disposition: "
+                                  'form-data; name="...").')
     return Form(fields, files)
 
 

@@ -12,8 +12,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.client import HTTPConnection
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +28,7 @@ from openai_compat.storage.local import LocalStore
 from tests.support.emulator import EmulatorHandle, running
 from tests.support.gateway import GatewayHandle, start_gateway
 from tests.support.openai_spec import assert_valid
+from tests.support.s3_proxy import FlakyS3Proxy
 
 SECRET = "e2e-image-link-signing-secret"
 SDXL = "@cf/stabilityai/stable-diffusion-xl-base-1.0"
@@ -224,63 +223,6 @@ def test_presigned_links_are_served_by_r2_itself(emulator: EmulatorHandle, moto:
 
 
 # ---- a storage outage in the middle of a request -----------------------------------------------------
-
-
-class FlakyS3Proxy(ThreadingHTTPServer):
-    """Forwards S3 requests to moto, and stops answering (as a stopped server would) once `fail_after`
-    image objects were written, until `up()`."""
-
-    daemon_threads = True
-
-    def __init__(self, target: str, fail_after: int) -> None:
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-        self.target = urlsplit(target)
-        self.fail_after = fail_after
-        self.puts = 0
-        self.down = False
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def up(self) -> None:
-        self.down = False
-        self.fail_after = 10**9
-
-
-class _ProxyHandler(BaseHTTPRequestHandler):
-    server: FlakyS3Proxy
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _forward(self) -> None:
-        if self.server.down:
-            self.close_connection = True
-            return  # no answer at all: the client sees the connection drop
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
-        upstream = HTTPConnection(self.server.target.hostname, self.server.target.port, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-        headers["Host"] = self.server.target.netloc
-        upstream.request(self.command, self.path, body=body, headers=headers)
-        reply = upstream.getresponse()
-        data = reply.read()
-        self.send_response(reply.status)
-        for name, value in reply.getheaders():
-            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        upstream.close()
-        if self.command == "PUT" and "/images/" in self.path and reply.status == 200:
-            self.server.puts += 1
-            if self.server.puts >= self.server.fail_after:
-                self.server.down = True
-
-    do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _forward
 
 
 def test_a_storage_outage_mid_request_is_a_502_and_leaves_no_object(

@@ -53,6 +53,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--relay", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the chat and completions scenarios through bench.relay_app: a pure byte "
                              "relay (gunicorn + Flask + urllib3, no translation), the second floor (default: on)")
+    parser.add_argument("--plot", type=Path, metavar="PATH",
+                        help="where to write the PNG (default: beside --json; --quick makes none unless given)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record a py-spy profile of the gateway (and peer) per scenario into DIR")
     args = parser.parse_args(argv)
@@ -104,6 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report.render(record))
     report.write_json(record, args.json)
     print(f"\nresults written to {args.json}")
+    plot_path = args.plot or (None if args.quick else args.json.with_suffix(".png"))
+    if plot_path is not None and record["scenarios"]:
+        from bench.plot import write_plot
+
+        if write_plot(record, plot_path) is not None:
+            print(f"plot written to {plot_path}")
     if failures:
         print("\nFAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1

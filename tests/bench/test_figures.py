@@ -1,13 +1,15 @@
 """The bench's own arithmetic: what counts as a text event, CPU per chunk, memory at rest and at peak,
-and the targets read against the two floors."""
+the targets read against the two floors, and the plot."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from bench import metrics, targets
 from bench.load import is_token_event
+from bench.plot import rows, write_plot
 from bench.procstat import PhaseUsage
 
 
@@ -62,3 +64,28 @@ def test_stream_targets_are_read_against_the_floor_and_the_pure_relay() -> None:
     # Without the floor in the run there is nothing to compare with: n/a, never a pass.
     assert [targets.CHECKS[name](gateway_side(), {})[0] for name in
             ("cpu_per_chunk", "relay_throughput", "relay_ttft", "cpu_per_request")] == [None] * 4
+
+
+def scenario(name: str, stream: bool, **sides: dict[str, Any]) -> dict[str, Any]:
+    def side(ratio: float, added: float, cpu: float | None) -> dict[str, Any]:
+        vs = {"rps_ratio": ratio, "latency_added_ms": {"p50": added * 10}, "ttft_added_ms": {"p50": added}}
+        return {"vs_baseline": vs, "cpu_ms_per_request": cpu}
+
+    return {"name": name, "concurrency": 64, "stream": stream, "baseline": {"chunk_gaps": 0},
+            **{k: side(*v) for k, v in sides.items()}}
+
+
+def test_the_plot_compares_each_side_with_direct_and_uses_first_token_times_for_streams(tmp_path: Path) -> None:
+    run = {"started_at": "2026-12-02T10:00:00", "args": {"ttft_ms": 50, "token_delay_ms": 5},
+           "machine": {"summary": "test"}, "scenarios": [
+               scenario("stream_c64", True, floor=(0.88, 6.0, 5.3), relay=(0.9, 20.0, 4.0), gateway=(0.8, 23.0, 8.1)),
+               scenario("chat_c16", False, floor=(0.99, 1.5, 1.2), gateway=(0.98, 2.0, None)),
+               {"name": "image_get_1mb", "skipped": "404"},
+           ]}
+    plotted = rows(run)
+    assert [row["label"] for row in plotted] == ["stream_c64 (c=64, TTFT)", "chat_c16 (c=64)"]
+    assert plotted[0]["sides"]["gateway"] == {"ratio": 0.8, "added_ms": 23.0, "cpu_ms": 8.1}
+    assert plotted[1]["sides"]["gateway"]["added_ms"] == 20.0  # latency, not TTFT, for a JSON reply
+    path = write_plot(run, tmp_path / "bench.png")
+    assert path is not None and path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and path.stat().st_size > 20_000
+    assert write_plot({"scenarios": [{"name": "x", "skipped": "404"}]}, tmp_path / "none.png") is None

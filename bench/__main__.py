@@ -1,4 +1,4 @@
-"""Command line: ``python -m bench [--quick] [--scenarios a,b] [--worker-class gevent] [--peer litellm]``.
+"""Command line: ``python -m bench [--quick] [--scenarios a,b] [--worker-class gevent] [--peer litellm] [--scale]``.
 
 Exit status: 0 when every scenario ran without errors, 1 when one errored badly (more than 1 % of
 its requests failed, or a process died) or the scale run lost a request, 2 for bad arguments.
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import report, runner
+from bench import report, runner, scale
 from bench.scenarios import SCENARIOS, select
 from bench.servers import WorkerConfig
 from harness.processes import StartError
@@ -55,6 +55,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "relay (gunicorn + Flask + urllib3, no translation), the second floor (default: on)")
     parser.add_argument("--plot", type=Path, metavar="PATH",
                         help="where to write the PNG (default: beside --json; --quick makes none unless given)")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scale run: two instances (R2 on moto, Redis) behind a round-robin proxy, one "
+                             "stopped mid-run; alone, or after the scenarios named with --scenarios")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record a py-spy profile of the gateway (and peer) per scenario into DIR")
     args = parser.parse_args(argv)
@@ -90,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     config = WorkerConfig(worker_class=args.worker_class, workers=args.workers, threads=args.threads,
                           worker_connections=args.worker_connections, pool_size=args.pool_size)
-    scenarios = select(args.scenarios)
+    scenarios = [] if args.scale and not args.scenarios else select(args.scenarios)
     opts = runner.RunOptions(
         scenarios=scenarios, config=config, ttft_ms=args.ttft_ms, token_delay_ms=args.token_delay_ms,
         quick=args.quick, peer=args.peer, peer_workers=args.peer_workers, log_dir=args.log_dir.resolve(),
@@ -98,7 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile_dir=args.profile.resolve() if args.profile else None, floor=args.floor, relay=args.relay,
     )
     try:
-        record, failures = runner.run(opts)
+        record, failures = runner.run(opts) if scenarios else (runner.empty_record(opts), [])
+        if args.scale:
+            print("running the scale run ...", flush=True)
+            record["scale"] = scale.run_scale(scale.ScaleOptions(opts.log_dir, opts.ttft_ms, quick=args.quick))
+            failures += scale.failures(record["scale"])
     except (StartError, RuntimeError) as exc:  # nothing measured: a process did not start or warm up
         print(f"bench: could not start: {exc}", file=sys.stderr)
         return 1

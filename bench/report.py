@@ -141,6 +141,12 @@ def render(run: dict[str, Any]) -> str:
     ]
     if run.get("peer_status"):
         parts += ["", f"peer: {run['peer_status']}"]
+    if not scenarios:
+        parts = parts[:1]
+    if run.get("scale"):
+        from bench.scale import render as render_scale
+
+        parts += ["", render_scale(run["scale"])]
     return "\n".join(parts)
 
 

@@ -1,8 +1,9 @@
-"""Command line: ``python -m bench [--quick] [--scenarios a,b] [--worker-class gevent] [--peer litellm]``.
+"""Command line: ``python -m bench [--quick] [--scenarios a,b] [--worker-class gevent] [--peer litellm] [--scale]``.
 
 Exit status: 0 when every scenario ran without errors, 1 when one errored badly (more than 1 % of
-its requests failed, or a process died), 2 for bad arguments. Missed performance targets are
-printed, not turned into a failure: ``--quick`` is the CI smoke test of the harness itself.
+its requests failed, or a process died) or the scale run lost a request, 2 for bad arguments.
+Missed performance targets are printed, not turned into a failure: ``--quick`` is the CI smoke
+test of the harness itself.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import report, runner
+from bench import report, runner, scale
 from bench.scenarios import SCENARIOS, select
 from bench.servers import WorkerConfig
 from harness.processes import StartError
@@ -49,6 +50,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the chat scenarios through bench.floor_app: gunicorn + Flask + requests "
                              "relaying to the emulator with no gateway logic, the stack's own cost (default: on)")
+    parser.add_argument("--relay", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the chat and completions scenarios through bench.relay_app: a pure byte "
+                             "relay (gunicorn + Flask + urllib3, no translation), the second floor (default: on)")
+    parser.add_argument("--plot", type=Path, metavar="PATH",
+                        help="where to write the PNG (default: beside --json; --quick makes none unless given)")
+    parser.add_argument("--scale", action="store_true",
+                        help="the scale run: two instances (R2 on moto, Redis) behind a round-robin proxy, one "
+                             "stopped mid-run; alone, or after the scenarios named with --scenarios")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record a py-spy profile of the gateway (and peer) per scenario into DIR")
     args = parser.parse_args(argv)
@@ -65,7 +74,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def list_scenarios() -> None:
     for s in SCENARIOS:
         kind = "stream" if s.stream else "json"
-        print(f"{s.name:<20} {s.family:<11} {kind:<6} c={s.concurrency:<5} <= {s.max_requests} req / "
+        print(f"{s.name:<22} {s.family:<13} {kind:<6} c={s.concurrency:<5} <= {s.max_requests} req / "
               f"{s.max_seconds:g} s  tokens={s.tokens} ttft x{s.ttft_factor:g} delay x{s.delay_factor:g}"
               + (f"  ({s.note})" if s.note else "") + ("" if s.default else "  [opt-in]"))
 
@@ -84,14 +93,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     config = WorkerConfig(worker_class=args.worker_class, workers=args.workers, threads=args.threads,
                           worker_connections=args.worker_connections, pool_size=args.pool_size)
+    scenarios = [] if args.scale and not args.scenarios else select(args.scenarios)
     opts = runner.RunOptions(
-        scenarios=select(args.scenarios), config=config, ttft_ms=args.ttft_ms, token_delay_ms=args.token_delay_ms,
+        scenarios=scenarios, config=config, ttft_ms=args.ttft_ms, token_delay_ms=args.token_delay_ms,
         quick=args.quick, peer=args.peer, peer_workers=args.peer_workers, log_dir=args.log_dir.resolve(),
         gateway_env=dict(item.split("=", 1) for item in args.gateway_env),
-        profile_dir=args.profile.resolve() if args.profile else None, floor=args.floor,
+        profile_dir=args.profile.resolve() if args.profile else None, floor=args.floor, relay=args.relay,
     )
     try:
-        record, failures = runner.run(opts)
+        record, failures = runner.run(opts) if scenarios else (runner.empty_record(opts), [])
+        if args.scale:
+            print("running the scale run ...", flush=True)
+            record["scale"] = scale.run_scale(scale.ScaleOptions(opts.log_dir, opts.ttft_ms, quick=args.quick))
+            failures += scale.failures(record["scale"])
     except (StartError, RuntimeError) as exc:  # nothing measured: a process did not start or warm up
         print(f"bench: could not start: {exc}", file=sys.stderr)
         return 1
@@ -99,6 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report.render(record))
     report.write_json(record, args.json)
     print(f"\nresults written to {args.json}")
+    plot_path = args.plot or (None if args.quick else args.json.with_suffix(".png"))
+    if plot_path is not None and record["scenarios"]:
+        from bench.plot import write_plot
+
+        if write_plot(record, plot_path) is not None:
+            print(f"plot written to {plot_path}")
     if failures:
         print("\nFAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1

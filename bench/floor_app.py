@@ -1,4 +1,4 @@
-"""The stack's floor: gunicorn + Flask + requests relaying chat to Workers AI and doing nothing else.
+"""The stack's floor: gunicorn + Flask + requests relaying chat and completions to Workers AI, nothing else.
 
 The benchmark runs it as one more side (``floor``), under the gateway's own ``gunicorn.conf.py``
 and environment, so its CPU per request is what the fixed stack costs before any gateway logic:
@@ -46,8 +46,15 @@ def create_floor_app() -> Flask:
 
     @app.post("/v1/chat/completions")
     def chat() -> Response:
+        return relay("messages")
+
+    @app.post("/v1/completions")
+    def completions() -> Response:
+        return relay("prompt")
+
+    def relay(text_field: str) -> Response:
         body = request.get_json()
-        native = {"messages": body["messages"], **{k: body[k] for k in ("max_tokens", "stream") if k in body}}
+        native = {text_field: body[text_field], **{k: body[k] for k in ("max_tokens", "stream") if k in body}}
         upstream = post(body["model"], json.dumps(native, separators=(",", ":")).encode())
         if not body.get("stream"):
             with upstream:

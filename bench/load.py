@@ -32,7 +32,9 @@ class Call:
     headers: dict[str, str]
     body: bytes
     sse: bool = False
-    dialect: str = "native"  # "native" ({"response": ...}), "openai" (chat.completion.chunk), "responses" (named)
+    # "native" ({"response": ...}), "openai" (chat.completion.chunk), "completions" (text_completion chunks),
+    # "responses" (named events)
+    dialect: str = "native"
     method: str = "POST"
     byte_stream: bool = False  # a binary body (speech): each piece read is timed like a token
 
@@ -99,7 +101,11 @@ def is_token_event(payload: bytes, dialect: str) -> bool:
     if dialect == "responses":
         return event.get("type") == "response.output_text.delta" and bool(event.get("delta"))
     choices = event.get("choices") or []
-    return bool(choices and isinstance(choices[0], dict) and (choices[0].get("delta") or {}).get("content"))
+    if not choices or not isinstance(choices[0], dict):
+        return False
+    if dialect == "completions":
+        return bool(choices[0].get("text"))
+    return bool((choices[0].get("delta") or {}).get("content"))
 
 
 async def read_sse(response: aiohttp.ClientResponse, call: Call, outcome: Outcome) -> None:

@@ -37,9 +37,16 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
+def mean_events(token_counts: dict[str, int]) -> float | None:
+    """Text events per complete stream (the load generator's histogram: events -> streams)."""
+    streams = sum(token_counts.values())
+    return sum(int(k) * v for k, v in token_counts.items()) / streams if streams else None
+
+
 def side_figures(result: dict[str, Any], usage: PhaseUsage | None, load_cpu_s: float) -> dict[str, Any]:
-    """One side's figures (baseline, gateway or peer) from one load-generator run."""
+    """One side's figures (baseline, floor, relay, gateway or peer) from one load-generator run."""
     errors = sum(result["errors"].values())
+    events = mean_events(result["token_counts"])
     figures: dict[str, Any] = {
         "ok": result["ok"],
         "errors": errors,
@@ -54,14 +61,22 @@ def side_figures(result: dict[str, Any], usage: PhaseUsage | None, load_cpu_s: f
         "chunk_gaps": len(result["gaps_ms"]),
         "token_counts": result["token_counts"],
         "token_mismatch": result["token_mismatch"],
+        "events_per_request": events,
+        # Text events (chunks) delivered per second over the whole phase: the load a stream scenario put on.
+        "events_per_s": events * result["ok"] / result["wall_s"] if events and result["wall_s"] else None,
         "load_generator_cpu_s": load_cpu_s,
     }
     if usage is not None:
+        # /proc counts CPU in clock ticks (10 ms): below a few ticks a per-request figure is noise.
+        per_request = usage.cpu_s * 1000 / result["ok"] if result["ok"] and usage.cpu_s >= MIN_CPU_S else None
         figures.update(
             cpu_s=usage.cpu_s,
-            # /proc counts CPU in clock ticks (10 ms): below a few ticks a per-request figure is noise.
-            cpu_ms_per_request=usage.cpu_s * 1000 / result["ok"] if result["ok"] and usage.cpu_s >= MIN_CPU_S else None,
+            cpu_ms_per_request=per_request,
+            # A stream's CPU spread over the text events it carried: what relaying one chunk costs.
+            cpu_us_per_chunk=per_request * 1000 / events if per_request is not None and events else None,
             workers=usage.workers,
+            rss_rest_mb_per_worker=usage.rest_rss_per_worker_mb,
+            rss_peak_mb_per_worker=usage.phase_peak_per_worker_mb,
             peak_rss_mb_per_worker=usage.peak_rss_per_worker_mb,
             rss_first_mb=usage.first_rss_mb,
             rss_last_mb=usage.last_rss_mb,

@@ -2,9 +2,11 @@
 
 CPU is utime+stime of the master and every worker, read before and after the phase, so the
 figure includes everything the gateway burns for that load (parsing, JSON, threads, logging).
-Memory is VmRSS sampled a few times a second per worker (VmHWM only knows the lifetime peak,
-not this scenario's), which also gives the growth over the phase: flat memory under sustained
-load means the last samples are no higher than those half-way through.
+Memory: each worker's VmRSS just before the phase (at rest, between scenarios), its peak during
+the phase (VmHWM, reset to the current RSS when the phase starts, so it is this phase's own peak,
+not the process's lifetime one), and VmRSS sampled a few times a second, which gives the growth
+over the phase: flat memory under sustained load means the last samples are no higher than those
+half-way through.
 """
 
 from __future__ import annotations
@@ -80,14 +82,30 @@ class PhaseUsage:
     first_rss_mb: float  # workers' total RSS half-way through the phase (after ramp-up and first use)
     last_rss_mb: float  # workers' total RSS when the phase ended
     hwm_mb: dict[int, float]
+    rest_rss_mb: dict[int, float] = field(default_factory=dict)  # each worker's RSS just before the phase
     peak_added_mb: float | None = None
     """The most any worker's resident memory rose above where it stood when the phase began: the
     phase's own peak (VmHWM, reset at the start), not the process's lifetime one. None where the
     peak could not be reset."""
 
+    peak_reset: bool = False  # whether hwm_mb is the phase's own peak
+
     @property
     def peak_rss_per_worker_mb(self) -> float:
         return max(self.peak_rss_mb.values(), default=0.0)
+
+    @property
+    def rest_rss_per_worker_mb(self) -> float | None:
+        """The largest worker's resident memory at rest, before the phase's load."""
+        return max(self.rest_rss_mb.values(), default=None)
+
+    @property
+    def phase_peak_per_worker_mb(self) -> float:
+        """The largest worker's peak under the phase's load: its own high-water mark where that could
+        be reset (a sample every 0.2 s misses a short-lived buffer), else the sampled peak."""
+        if self.peak_reset and self.hwm_mb:
+            return max(max(self.hwm_mb.values()), self.peak_rss_per_worker_mb)
+        return self.peak_rss_per_worker_mb
 
     @property
     def growth_mb(self) -> float:
@@ -137,7 +155,9 @@ class TreeWatch:
             first_rss_mb=self._total_at(0.5),
             last_rss_mb=self._total_at(1.0),
             hwm_mb={pid: status_kib(pid, "VmHWM") / 1024 for pid in workers},
+            rest_rss_mb={pid: kib / 1024 for pid, kib in self._rss_before.items()},
             peak_added_mb=self._peak_added(workers),
+            peak_reset=self._peak_reset,
         )
 
     def _peak_added(self, workers: list[int]) -> float | None:

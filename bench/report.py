@@ -1,8 +1,10 @@
 """The printed tables and the JSON file.
 
 Two tables, because one with every figure would not fit a terminal: latency and throughput per
-side (baseline, floor, gateway, peer), then what the floor, gateway and peer cost in CPU and memory. Added
-milliseconds are shown with a sign so a faster-than-baseline reading (noise) is visible as such.
+side (baseline, the two floors, gateway, peer), then what each side's server costs in CPU (per
+request, and per chunk for streams) and memory (per worker at rest before the load, and at its peak
+under it). Added milliseconds are shown with a sign so a faster-than-baseline reading (noise) is
+visible as such.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-SIDES = ("baseline", "floor", "gateway", "peer")
+SIDES = ("baseline", "floor", "relay", "gateway", "peer")
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -63,8 +65,8 @@ def latency_table(scenarios: list[dict[str, Any]]) -> str:
 
 
 def resource_table(scenarios: list[dict[str, Any]]) -> str:
-    header = ["scenario", "side", "cpu s", "cpu ms/req", "workers", "peak RSS/worker MB", "+peak MB", "RSS mid MB",
-              "RSS end MB", "growth MB", "loadgen cpu s", "peak in-flight", "box busy %"]
+    header = ["scenario", "side", "cpu s", "cpu ms/req", "cpu us/chunk", "workers", "rest MB/w", "peak MB/w",
+              "+peak MB", "growth MB", "events/s", "loadgen cpu s", "peak in-flight", "box busy %"]
     rows = []
     for scn in scenarios:
         if scn.get("skipped"):
@@ -77,11 +79,12 @@ def resource_table(scenarios: list[dict[str, Any]]) -> str:
             rows.append([
                 scn["name"] if side_name == "baseline" else "", side_name,
                 _num(side.get("cpu_s"), 2), _num(side.get("cpu_ms_per_request"), 3),
-                str(side.get("workers", "-")), _num(side.get("peak_rss_mb_per_worker")),
-                _signed(side.get("peak_rss_added_mb"), 1),
-                _num(side.get("rss_first_mb")), _num(side.get("rss_last_mb")),
+                _num(side.get("cpu_us_per_chunk"), 0),
+                str(side.get("workers", "-")), _num(side.get("rss_rest_mb_per_worker")),
+                _num(side.get("rss_peak_mb_per_worker")), _signed(side.get("peak_rss_added_mb"), 1),
                 _signed(side.get("rss_growth_mb"), 1) if measured else "-",
-                _num(side["load_generator_cpu_s"], 2), str(side["peak_inflight"]), _num(side.get("box_busy_pct"), 0),
+                _num(side.get("events_per_s"), 0), _num(side["load_generator_cpu_s"], 2),
+                str(side["peak_inflight"]), _num(side.get("box_busy_pct"), 0),
             ])
     return _table(header, rows)
 
@@ -138,6 +141,12 @@ def render(run: dict[str, Any]) -> str:
     ]
     if run.get("peer_status"):
         parts += ["", f"peer: {run['peer_status']}"]
+    if not scenarios:
+        parts = parts[:1]
+    if run.get("scale"):
+        from bench.scale import render as render_scale
+
+        parts += ["", render_scale(run["scale"])]
     return "\n".join(parts)
 
 

@@ -1,7 +1,7 @@
 """One benchmark run: start everything, drive each scenario on every side, collect the figures.
 
-Sides run one after another, never together, so the baseline and the gateway each get the whole
-machine that the emulator and the load generator leave over; the peer gets the same.
+Sides run one after another, never together, so the baseline, the two floors and the gateway each
+get the whole machine that the emulator and the load generator leave over; the peer gets the same.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from bench.servers import (
 from harness.processes import EMULATOR_TOKEN, GATEWAY_KEY, Service, emulator_account_url, post_json
 
 BAD_ERROR_RATE = 0.01  # above this a scenario "errors badly" and the run exits non-zero
+FLOORS = ("floor", "relay")  # sides that are references for the gateway, not judged themselves
+SIDES = ("baseline", *FLOORS, "gateway", "peer")
 
 
 @dataclass
@@ -47,6 +49,7 @@ class RunOptions:
     gateway_env: dict[str, str] = field(default_factory=dict)
     profile_dir: Path | None = None
     floor: bool = True
+    relay: bool = True
 
 
 def machine() -> dict[str, Any]:
@@ -74,13 +77,20 @@ def load_spec(scn: Scenario, calls: list[dict[str, Any]], tg: Targets, ramp_s: f
             "ramp_s": ramp_s}
 
 
-def warm_up(server: Service, emulator: Service) -> None:
-    """A few sequential requests so imports, pools and lazily built state are not billed to scenario 1."""
+def warm_up(server: Service, emulator: Service, *, native: bool = False) -> None:
+    """A few sequential requests so imports, pools and lazily built state are not billed to scenario 1.
+
+    ``native``: the server relays the emulator's own routes (bench.relay_app), so it gets native bodies.
+    """
     set_emulator_pacing(emulator, ttft_ms=0, token_delay_ms=0, tokens=8)
-    headers = {"Authorization": f"Bearer {GATEWAY_KEY}"}
+    headers = {"Authorization": f"Bearer {EMULATOR_TOKEN if native else GATEWAY_KEY}"}
+    url = f"{emulator_account_url(server)}/run/{CHAT_MODEL}" if native else f"{server.url}/v1/chat/completions"
     for i in range(24):
-        body = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "warm up"}], "stream": i % 2 == 1}
-        status, text = post_json(f"{server.url}/v1/chat/completions", body, headers, timeout=30)
+        messages = [{"role": "user", "content": "warm up"}]
+        body = {"messages": messages, "stream": i % 2 == 1}
+        if not native:
+            body["model"] = CHAT_MODEL
+        status, text = post_json(url, body, headers, timeout=30)
         if status != 200:
             raise RuntimeError(f"{server.name} warm-up request failed with {status}: {text[:300]!r}")
 
@@ -139,7 +149,8 @@ def run_scenario(scn: Scenario, opts: RunOptions, ep: Endpoints, services: dict[
                  load: LoadGenerator) -> dict[str, Any]:
     pacing = scn.pacing(opts.ttft_ms, opts.token_delay_ms)
     ramp_s = scn.ramp_seconds(pacing)
-    record: dict[str, Any] = {"name": scn.name, "family": scn.family, "concurrency": scn.concurrency,
+    record: dict[str, Any] = {"name": scn.name, "family": scn.family, "stream": scn.stream,
+                              "concurrency": scn.concurrency,
                               "max_requests": scn.max_requests, "max_seconds": scn.max_seconds,
                               "ramp_s": ramp_s, "pacing": pacing, "note": scn.note}
     tg = FAMILIES[scn.family](scn, ep)
@@ -152,8 +163,11 @@ def run_scenario(scn: Scenario, opts: RunOptions, ep: Endpoints, services: dict[
         record["probe_error"] = f"{status}: {body[:300].decode(errors='replace')}"
     record["baseline"] = base = run_side(load, scn, tg.baseline, tg, ramp_s, None)
     sides = []
-    if "floor" in services and tg.floor:  # first, so the gateway's targets can name the floor's CPU
+    # The floors first, so the gateway's targets can be read against them.
+    if "floor" in services and tg.floor:
         sides.append(("floor", tg.floor, services["floor"]))
+    if "relay" in services and tg.relay:
+        sides.append(("relay", tg.relay, services["relay"]))
     sides.append(("gateway", tg.gateway, services["gateway"]))
     if "peer" in services and tg.peer:
         sides.append(("peer", tg.peer, services["peer"]))
@@ -161,10 +175,10 @@ def run_scenario(scn: Scenario, opts: RunOptions, ep: Endpoints, services: dict[
         profile_to = opts.profile_dir / f"{scn.name}-{name}.raw.txt" if opts.profile_dir else None
         side = run_side(load, scn, calls, tg, ramp_s, service.process.pid, profile_to)
         side["vs_baseline"] = metrics.compare(side, base)
-        if name != "floor":
-            side["floor_cpu_ms_per_request"] = (record.get("floor") or {}).get("cpu_ms_per_request")
+        if name not in FLOORS:
             side["upload_mb"] = scn.upload_bytes / 1024 / 1024 if scn.upload_bytes else None
-            side["targets"] = targets.evaluate(scn.checks, side)
+            side["object_mb"] = scn.object_mb or None
+            side["targets"] = targets.evaluate(scn.checks, side, {f: record.get(f) for f in FLOORS})
         record[name] = side
         if not service.alive():
             raise RuntimeError(f"{service.name} died during {scn.name}:\n{service.log_tail()}")
@@ -175,7 +189,7 @@ def progress_line(record: dict[str, Any]) -> str:
     if record.get("skipped") or record.get("error"):
         return f"{record['name']}: {record.get('skipped') or record.get('error')}"
     parts = []
-    for side_name in ("baseline", "floor", "gateway", "peer"):
+    for side_name in SIDES:
         side = record.get(side_name)
         if side:
             p50 = side["latency_ms"]["p50"] or 0.0
@@ -200,16 +214,21 @@ def badly_failed(record: dict[str, Any]) -> list[str]:
     return problems
 
 
-def run(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
-    opts.log_dir.mkdir(parents=True, exist_ok=True)
-    record: dict[str, Any] = {
+def empty_record(opts: RunOptions) -> dict[str, Any]:
+    """The run's record before any scenario: where, with what, when."""
+    return {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine(),
         "config": {**asdict(opts.config), "label": opts.config.label(), "gateway_env": opts.gateway_env},
         "args": {"ttft_ms": opts.ttft_ms, "token_delay_ms": opts.token_delay_ms, "quick": opts.quick,
-                 "peer": opts.peer},
+                 "peer": opts.peer, "floor": opts.floor, "relay": opts.relay},
         "scenarios": [],
     }
+
+
+def run(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
+    opts.log_dir.mkdir(parents=True, exist_ok=True)
+    record = empty_record(opts)
     failures: list[str] = []
     storage_dir = opts.log_dir / "storage"
     secret = secrets.token_urlsafe(24)
@@ -225,6 +244,11 @@ def run(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
                                   wsgi_app="bench.floor_app:app", name="floor")
             stack.callback(floor.stop)
             services["floor"] = floor
+        if opts.relay:
+            relay = start_bench_gateway(emulator, opts.config, opts.log_dir, gateway_env,
+                                        wsgi_app="bench.relay_app:create_relay_app()", name="relay")
+            stack.callback(relay.stop)
+            services["relay"] = relay
         store_server = start_store_server(opts.log_dir, storage_dir / "objects")
         stack.callback(store_server.stop)
         ep = Endpoints(
@@ -233,6 +257,8 @@ def run(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
             gateway=gateway.url,
             gateway_headers={"Authorization": f"Bearer {GATEWAY_KEY}", "Content-Type": "application/json"},
             floor=services["floor"].url if "floor" in services else None,
+            # The relay mirrors the emulator's paths at its own address.
+            relay_ai=emulator_account_url(services["relay"]) if "relay" in services else None,
             store_server=store_server.url,
             put_image=image_putter(storage_dir, secret, gateway.url),
         )
@@ -250,6 +276,8 @@ def run(opts: RunOptions) -> tuple[dict[str, Any], list[str]]:
         warm_up(gateway, emulator)
         if "floor" in services:
             warm_up(services["floor"], emulator)
+        if "relay" in services:
+            warm_up(services["relay"], emulator, native=True)
         load = LoadGenerator(opts.log_dir)
         stack.callback(load.close)
         for scn in opts.scenarios:

@@ -3,9 +3,11 @@
 A scenario says how hard to push (concurrency, a request cap and a time cap), what the
 emulator should do (reply length, time to first token and inter-token delay as factors of the
 command-line values) and which family builds its requests. A family builder returns the same
-logical request in each dialect: the emulator's native route (baseline), the gateway, and the
-peer when the peer supports it. Adding an endpoint family is one builder in ``FAMILIES`` and a
-few ``Scenario(...)`` lines in ``SCENARIOS``.
+logical request in each dialect: the emulator's native route (baseline), the gateway, the two
+floors where they serve the family (``floor``: the OpenAI request relayed by the bare stack;
+``relay``: the native request relayed byte for byte) and the peer when the peer supports it.
+Adding an endpoint family is one builder in ``FAMILIES`` and a few ``Scenario(...)`` lines in
+``SCENARIOS``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Endpoints:
     peer_headers: dict[str, str] | None = None
     peer_chat_model: str = CHAT_MODEL
     floor: str | None = None
+    relay_ai: str | None = None  # bench.relay_app's address + the emulator's .../accounts/{account}/ai path
     store_server: str | None = None  # a plain static file server on the local store's objects
     put_image: Callable[[int], tuple[str, str]] | None = None  # size in bytes -> (key, the gateway's link)
 
@@ -47,6 +50,7 @@ class Targets:
     peer: list[dict[str, Any]] | None = None
     expect_tokens: int | None = None
     floor: list[dict[str, Any]] | None = None  # the gateway's request, answered by bench.floor_app
+    relay: list[dict[str, Any]] | None = None  # the baseline's request, relayed by bench.relay_app
 
 
 @dataclass(frozen=True)
@@ -105,26 +109,38 @@ def prompt_text(size: int) -> str:
     return (sentence * (size // len(sentence) + 1))[:size]
 
 
-def chat_targets(s: Scenario, ep: Endpoints) -> Targets:
-    messages = [{"role": "user", "content": prompt_text(s.prompt_bytes)}]
-    dialect = {"sse": s.stream}
-    native = {"messages": messages, "stream": s.stream, "max_tokens": MAX_TOKENS}
-    openai = {"model": CHAT_MODEL, "messages": messages, "stream": s.stream, "max_tokens": MAX_TOKENS,
+def _text_targets(s: Scenario, ep: Endpoints, route: str, text_field: str, text: Any, dialect: str,
+                  *, peer_ok: bool) -> Targets:
+    """Chat and completions: one native call, the gateway's OpenAI route, and both floors."""
+    sse = {"sse": s.stream}
+    native = {text_field: text, "stream": s.stream, "max_tokens": MAX_TOKENS}
+    openai = {"model": CHAT_MODEL, text_field: text, "stream": s.stream, "max_tokens": MAX_TOKENS,
               **dict(s.extra_body)}
     baseline = {"url": f"{ep.emulator_ai}/run/{CHAT_MODEL}", "headers": ep.emulator_headers,
-                "body": _json(native), "dialect": "native", **dialect}
-    gateway = {"url": f"{ep.gateway}/v1/chat/completions", "headers": ep.gateway_headers,
-               "body": _json(openai), "dialect": "openai", **dialect}
+                "body": _json(native), "dialect": "native", **sse}
+    gateway = {"url": f"{ep.gateway}{route}", "headers": ep.gateway_headers,
+               "body": _json(openai), "dialect": dialect, **sse}
     peer = None
-    if ep.peer:
+    if ep.peer and peer_ok:
         body = {**openai, "model": ep.peer_chat_model}
-        peer = [{"url": f"{ep.peer}/v1/chat/completions", "headers": ep.peer_headers or {},
-                 "body": _json(body), "dialect": "openai", **dialect}]
-    floor = None
-    if ep.floor:
-        # The floor relays Workers AI's events unchanged, so its streams are counted in that dialect.
-        floor = [{**gateway, "url": f"{ep.floor}/v1/chat/completions", "dialect": "native"}]
-    return Targets([baseline], [gateway], peer, expect_tokens=s.tokens if s.stream else None, floor=floor)
+        peer = [{"url": f"{ep.peer}{route}", "headers": ep.peer_headers or {},
+                 "body": _json(body), "dialect": dialect, **sse}]
+    # Both floors pass Workers AI's events on unchanged, so their streams are counted in that dialect.
+    floor = [{**gateway, "url": f"{ep.floor}{route}", "dialect": "native"}] if ep.floor else None
+    relay = [{**baseline, "url": f"{ep.relay_ai}/run/{CHAT_MODEL}"}] if ep.relay_ai else None
+    return Targets([baseline], [gateway], peer, expect_tokens=s.tokens if s.stream else None, floor=floor,
+                   relay=relay)
+
+
+def chat_targets(s: Scenario, ep: Endpoints) -> Targets:
+    messages = [{"role": "user", "content": prompt_text(s.prompt_bytes)}]
+    return _text_targets(s, ep, "/v1/chat/completions", "messages", messages, "openai", peer_ok=True)
+
+
+def completions_targets(s: Scenario, ep: Endpoints) -> Targets:
+    """Legacy completions: the native call with a `prompt` instead of `messages`."""
+    return _text_targets(s, ep, "/v1/completions", "prompt", prompt_text(s.prompt_bytes), "completions",
+                         peer_ok=False)
 
 
 def responses_targets(s: Scenario, ep: Endpoints) -> Targets:
@@ -178,6 +194,7 @@ def image_retrieval_targets(s: Scenario, ep: Endpoints) -> Targets:
 
 FAMILIES: dict[str, Callable[[Scenario, Endpoints], Targets]] = {
     "chat": chat_targets,
+    "completions": completions_targets,
     "embeddings": embeddings_targets,
     "responses": responses_targets,
     "images": image_generation_targets,
@@ -187,7 +204,7 @@ FAMILIES: dict[str, Callable[[Scenario, Endpoints], Targets]] = {
 }
 
 NON_STREAM_CHECKS = ("cpu_per_request", "memory_flat")
-STREAM_CHECKS = ("ttft_added", "chunk_forwarding", "memory_flat")
+STREAM_CHECKS = ("ttft_added", "chunk_forwarding", "cpu_per_chunk", "memory_flat")
 
 SCENARIOS: list[Scenario] = [
     Scenario("chat_c1", "chat", concurrency=1, max_requests=40, max_seconds=10, checks=NON_STREAM_CHECKS),
@@ -196,8 +213,9 @@ SCENARIOS: list[Scenario] = [
     Scenario("chat_c64", "chat", concurrency=64, max_requests=1600, max_seconds=10, checks=NON_STREAM_CHECKS),
     Scenario("stream_c1", "chat", concurrency=1, max_requests=20, max_seconds=8, stream=True, tokens=20,
              checks=STREAM_CHECKS, note="one stream at a time: the gateway's own per-chunk cost, no contention"),
-    Scenario("stream_c64", "chat", concurrency=64, max_requests=320, max_seconds=12, stream=True, tokens=50,
-             checks=STREAM_CHECKS),
+    Scenario("stream_c64", "chat", concurrency=64, max_requests=1280, max_seconds=10, stream=True, tokens=50,
+             checks=(*STREAM_CHECKS, "relay_throughput", "relay_ttft"),
+             note="the saturation scenario with --ttft-ms 50 --token-delay-ms 5 (~10,000 events/s)"),
     Scenario("stream_c256", "chat", concurrency=256, max_requests=768, max_seconds=15, stream=True, tokens=50,
              delay_factor=2.5, checks=STREAM_CHECKS,
              note="token delay x2.5: ~5,000 events/s in all, what emulator + load generator drive on 2 cores"),
@@ -209,11 +227,15 @@ SCENARIOS: list[Scenario] = [
     Scenario("long_stream", "chat", concurrency=8, max_requests=8, max_seconds=15, stream=True, tokens=2000,
              delay_factor=0.25, checks=STREAM_CHECKS, note="2,000 tokens, token delay x0.25"),
     Scenario("embeddings_1000", "embeddings", concurrency=2, max_requests=16, max_seconds=10, inputs=1000,
-             ttft_factor=0.25, checks=("memory_flat",),
+             ttft_factor=0.25, checks=("throughput_95", "memory_flat"),
              note="baseline: ten 100-item native calls sent together"),
     Scenario("embeddings_1000_b64", "embeddings", concurrency=2, max_requests=16, max_seconds=10, inputs=1000,
-             ttft_factor=0.25, extra_body=(("encoding_format", "base64"),), checks=("memory_flat",),
+             ttft_factor=0.25, extra_body=(("encoding_format", "base64"),), checks=("throughput_95", "memory_flat"),
              note="what the OpenAI SDKs send by default: base64 vectors"),
+    Scenario("completions_c16", "completions", concurrency=16, max_requests=640, max_seconds=10,
+             checks=("throughput_95", "latency_added", *NON_STREAM_CHECKS), note="legacy /v1/completions"),
+    Scenario("completions_stream_c64", "completions", concurrency=64, max_requests=640, max_seconds=10,
+             stream=True, tokens=50, checks=STREAM_CHECKS, note="legacy /v1/completions, streamed"),
     Scenario("responses_c16", "responses", concurrency=16, max_requests=640, max_seconds=10,
              checks=("throughput_95", "latency_added", *NON_STREAM_CHECKS),
              note="Responses API, stored (the default): one store write per response"),
@@ -224,7 +246,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("image_get_1mb", "image_get", concurrency=16, max_requests=2000, max_seconds=10, object_mb=1,
              checks=("throughput_95", "memory_flat"), note="baseline: the same file from a static file server"),
     Scenario("image_get_12mb", "image_get", concurrency=8, max_requests=400, max_seconds=10, object_mb=12,
-             checks=("memory_flat",), note="a >10 MB image: worker memory must not grow with its size"),
+             checks=("download_memory", "memory_flat"),
+             note="a >10 MB image: worker memory must not grow with its size"),
     Scenario("transcribe_25mib", "transcription", concurrency=2, max_requests=6, max_seconds=15,
              upload_bytes=25 * 1024 * 1024, ttft_factor=0.25, timeout_s=120, checks=("upload_memory",),
              note="a 25 MiB WAV as multipart (gateway) or base64 JSON (baseline) to whisper-large-v3-turbo"),

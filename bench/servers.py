@@ -76,3 +76,14 @@ def start_store_server(log_dir: Path, directory: Path) -> Service:
     process, log_path = spawn("store-server", argv, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_dir)
     service = Service("store-server", f"http://127.0.0.1:{port}", process, log_path)
     return wait_ready(service, lambda: http_status(f"{service.url}/health") == 200, 15)
+
+
+def start_proxy(log_dir: Path, backends: list[str], name: str = "rrproxy") -> Service:
+    """The scale run's round-robin proxy (`bench.rrproxy`) in front of the given instances."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.rrproxy", "--port", str(port)]
+    for backend in backends:
+        argv += ["--backend", backend]
+    process, log_path = spawn(name, argv, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_dir)
+    service = Service(name, f"http://127.0.0.1:{port}", process, log_path)
+    return wait_ready(service, lambda: http_status(f"{service.url}/__proxy/stats") == 200, 15)

@@ -20,6 +20,19 @@ from openai_compat.core.shutdown import DRAIN
 from openai_compat.errors import ServiceUnavailableError
 
 DONE = b"data: [DONE]\n\n"
+
+
+class Quiet:
+    """The type of `QUIET`."""
+
+    def __repr__(self) -> str:
+        return "QUIET"
+
+
+QUIET = Quiet()
+"""What a stream yields when its source has been silent for the heartbeat interval (the upstream
+reader notices, `upstream.reply.stream_events`); every layer passes it on and the writer sends a
+heartbeat for it. A source that says so itself needs no second reader to notice for it."""
 SHUTDOWN_CODE = "server_shutting_down"
 HEARTBEAT = b": ping\n\n"
 
@@ -36,16 +49,18 @@ def named_event(name: str, data: Any) -> bytes:
 
 
 def with_heartbeat(
-    source: Iterator[bytes],
+    source: Iterator[bytes | Quiet],
     interval: float,
     on_close: Callable[[], None],
     *,
     shutdown_event: Callable[[], bytes] | None = None,
+    quiet_reported: bool = False,
 ) -> Iterator[bytes]:
     """Yield `source`'s items as they come, and a heartbeat whenever it is silent for `interval`.
 
-    A blocking socket read cannot be interrupted to write a heartbeat, so the source is read in the
-    background. When the client goes away, `on_close` shuts the upstream connection, which ends
+    A source that yields `QUIET` when it has been silent (`quiet_reported`) is read right here. Any
+    other is read in the background, since a blocking socket read cannot be interrupted to write a
+    heartbeat. When the client goes away, `on_close` shuts the upstream connection, which ends
     that read at once. When the worker's shutdown grace runs out (`core.shutdown`), the upstream is
     closed the same way and the stream ends with what `shutdown_event` makes then (an error event by default)
     instead of whatever the source makes of its closed upstream.
@@ -57,7 +72,7 @@ def with_heartbeat(
         on_close()
 
     token = DRAIN.track(cancel)
-    beats = _heartbeats(source, interval)
+    beats = _heartbeats(source, interval, quiet_reported)
     try:
         if DRAIN.expired:
             cancel()
@@ -78,12 +93,13 @@ def with_heartbeat(
         beats.close()
 
 
-def _heartbeats(source: Iterator[bytes], interval: float) -> Iterator[bytes]:
-    if interval <= 0:
-        yield from source
+def _heartbeats(source: Iterator[bytes | Quiet], interval: float, quiet_reported: bool) -> Iterator[bytes]:
+    if interval <= 0 or quiet_reported:
+        for item in source:
+            yield HEARTBEAT if item is QUIET else item  # type: ignore[misc]
         return
     for entry in interleave([source], idle_after=interval):
-        yield HEARTBEAT if entry is None else entry[1]
+        yield HEARTBEAT if entry is None or entry[1] is QUIET else entry[1]  # type: ignore[misc]
 
 
 def shutdown_error() -> ServiceUnavailableError:

@@ -24,7 +24,7 @@ from flask import Response, jsonify
 from openai_compat.core.logs import log_event, note
 from openai_compat.core.metering import Usage
 from openai_compat.core.model_names import MODEL_HEADER
-from openai_compat.core.sse import named_event, shutdown_error
+from openai_compat.core.sse import QUIET, Quiet, named_event, shutdown_error
 from openai_compat.errors import APIError, InvalidRequestError, NotFoundError
 from openai_compat.responses import from_workers as out
 from openai_compat.responses.protocol import CreateResponseRequest
@@ -75,12 +75,14 @@ class Run:
     def response(self) -> dict[str, Any]:
         return self.record.response
 
-    def generate(self) -> Iterator[dict[str, Any]]:
+    def generate(self) -> Iterator[dict[str, Any] | Quiet]:
         """Every event after the opening ones, ending with the terminal lifecycle event; the record
         is stored before that event is produced. Failures are raised."""
         usage: Usage | None = None
         for item in choice_stream(self.reply, self.options):
-            if isinstance(item, ChoiceEnd):
+            if item is QUIET:
+                yield QUIET
+            elif isinstance(item, ChoiceEnd):
                 usage = item.usage
                 yield from self.writer.finish(item.finish_reason)
                 out.finished(self.response, self.writer.output, (item.finish_reason, usage))
@@ -90,7 +92,7 @@ class Run:
         self.save(terminal=True)
         yield self.writer.lifecycle(f"response.{self.response['status']}")
 
-    def events(self) -> Iterator[dict[str, Any]]:
+    def events(self) -> Iterator[dict[str, Any] | Quiet]:
         """`generate`, with a failure after the first byte reported in the stream (an `error` event and
         `response.failed`), never as a made-up completion."""
         try:
@@ -177,10 +179,10 @@ def create_response(req: CreateResponseRequest, svc: Services) -> Response:
     def stream() -> Iterator[bytes]:
         opening = (run.writer.lifecycle("response.created"), run.writer.lifecycle("response.in_progress"))
         for event in itertools.chain(opening, run.events()):
-            yield named_event(event["type"], event)
+            yield QUIET if event is QUIET else named_event(event["type"], event)  # type: ignore[index]
 
-    return sse_response(stream(), heartbeat_seconds=svc.settings.sse_heartbeat_seconds,
-                        on_close=close_all(replies), headers=headers, shutdown_event=lambda: _shutdown_events(run))
+    return sse_response(stream(), heartbeat_seconds=svc.settings.sse_heartbeat_seconds, on_close=close_all(replies),
+                        headers=headers, shutdown_event=lambda: _shutdown_events(run), quiet_reported=True)
 
 
 # ---- background runs -----------------------------------------------------------------------------
@@ -254,7 +256,8 @@ def _run_in_background(run: Run, payload: dict[str, Any], local: queue.Queue[dic
             for event in events:
                 if run.cancelled.is_set():
                     break
-                batcher.add(event)
+                if event is not QUIET:  # a follower's stream has its own heartbeat
+                    batcher.add(event)  # type: ignore[arg-type]
         finally:
             events.close()
         if run.cancelled.is_set():

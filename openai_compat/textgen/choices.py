@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from openai_compat.core.metering import Usage, estimate_tokens
+from openai_compat.core.sse import QUIET, Quiet
 from openai_compat.textgen.output import Generation, ToolCall, finish_generation, generation_from_result
 from openai_compat.textgen.profiles import TextModelProfile
 from openai_compat.textgen.request import TextRequest
@@ -66,8 +67,8 @@ def _finish(generation: Generation, options: GenerationOptions) -> Generation:
     )
 
 
-def choice_stream(reply: UpstreamReply, options: GenerationOptions) -> Iterator[Piece | ChoiceEnd]:
-    """Pieces as the upstream produces them, then the choice's end."""
+def choice_stream(reply: UpstreamReply, options: GenerationOptions) -> Iterator[Piece | ChoiceEnd | Quiet]:
+    """Pieces as the upstream produces them (and its silences, `QUIET`), then the choice's end."""
     if reply.events is None:
         generation = _finish(generation_from_result(reply.result, max_tokens=options.max_tokens), options)
         yield from pieces_from_generation(generation)
@@ -76,7 +77,10 @@ def choice_stream(reply: UpstreamReply, options: GenerationOptions) -> Iterator[
         return
     decoder = _decoder(options)
     for event in reply.events:
-        yield from decoder.feed(event)
+        if event is QUIET:
+            yield QUIET
+            continue
+        yield from decoder.feed(event)  # type: ignore[arg-type]
         if decoder.stopped:
             reply.close()  # the client has its answer; stop paying for tokens it will not see
             break
@@ -99,6 +103,8 @@ def choice_generation(reply: UpstreamReply, options: GenerationOptions) -> Gener
             reasoning.append(item.text)
         elif isinstance(item, ChoiceEnd):
             end = item
+        elif item is QUIET:
+            continue
         elif item.index in calls:
             calls[item.index].arguments += item.arguments
         else:

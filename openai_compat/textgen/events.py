@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from openai_compat.core.concurrency import merge
 from openai_compat.core.logs import note
 from openai_compat.core.metering import Usage
-from openai_compat.core.sse import DONE, data_event
+from openai_compat.core.sse import DONE, QUIET, Quiet, data_event
 from openai_compat.errors import APIError, InternalError
 from openai_compat.textgen.choices import ChoiceEnd
 from openai_compat.textgen.output import combine_usage
@@ -31,25 +31,29 @@ class ChunkFormatter(Protocol):
 
 
 def choice_events(
-    streams: list[Iterator[Piece | ChoiceEnd]],
+    streams: list[Iterator[Piece | ChoiceEnd | Quiet]],
     formatter: ChunkFormatter,
     *,
     include_usage: bool,
     choices_per_prompt: int,
     on_usage: Callable[[Usage], None],
-) -> Iterator[bytes]:
-    """SSE bytes for the merged choice streams; `on_usage` gets the request's usage once it is known."""
+) -> Iterator[bytes | Quiet]:
+    """SSE bytes for the merged choice streams (and their silences, `QUIET`); `on_usage` gets the
+    request's usage once it is known."""
     opened: set[int] = set()
     usages: dict[int, Usage] = {}
     try:
         for index, item in merge(streams):
+            if item is QUIET:
+                yield QUIET
+                continue
             opening = b""
             if index not in opened:
                 # Opened with the choice's first upstream event, so the heartbeat covers the wait, and
                 # written together with that event's chunk: one write, so the first token is not
                 # a second packet behind the role.
                 opened.add(index)
-                role = formatter.role(index, item)
+                role = formatter.role(index, item)  # type: ignore[arg-type]
                 opening = data_event(role) if role is not None else b""
             if isinstance(item, ChoiceEnd):
                 usages[index] = item.usage

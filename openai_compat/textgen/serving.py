@@ -89,4 +89,5 @@ def respond(
         heartbeat_seconds=target.svc.settings.sse_heartbeat_seconds,
         on_close=close_all(replies),
         headers=headers,
+        quiet_reported=True,
     )

@@ -80,6 +80,8 @@ class WorkersAIClient:
         else:
             self._run_base = f"{self._account_url}/run"
         self._proxies, self._verify = self._read_environment_once()
+        self._idle_after = settings.sse_heartbeat_seconds or None
+        """Streams say when they have been silent this long, for the SSE writer's heartbeat."""
 
     def _read_environment_once(self) -> tuple[dict[str, str], bool | str]:
         """Proxy and CA settings from the environment, read at start-up rather than per request.
@@ -116,7 +118,8 @@ class WorkersAIClient:
         response, elapsed_ms = self._send("POST", url, model=requested or model, body=body)
         media = media_type(response)
         if media == "text/event-stream":
-            return UpstreamReply(media, elapsed_ms, events=stream_events(response), _response=response)
+            return UpstreamReply(media, elapsed_ms, events=stream_events(response, self._idle_after),
+                                 _response=response)
         if media == "application/json" or media.endswith("+json"):
             return UpstreamReply(media, elapsed_ms, result=read_json_result(response, MAX_JSON_REPLY_BYTES))
         declared = response.headers.get("Content-Length", "")

@@ -1,8 +1,10 @@
 """Incremental parser for the Server-Sent Events that Workers AI streams.
 
 Network chunks split events anywhere: inside a line, between CR and LF, inside a multi-byte
-UTF-8 character. The parser works on bytes and only decodes complete lines, and yields each
-event's data the moment its terminating blank line arrives, so nothing waits for the next chunk.
+UTF-8 character. The parser works on bytes throughout (the JSON decoder takes bytes and checks
+their UTF-8 itself), and hands over each event's data the moment its terminating blank line arrives,
+so nothing waits for the next chunk. It is pushed chunks rather than pulling them, so its reader
+decides when to wait for the next one (and can notice a silence meanwhile).
 """
 
 from __future__ import annotations
@@ -10,34 +12,57 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 
-def iter_event_data(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Yield the `data` of every event (multi-line data joined with newlines)."""
-    buffer = b""
-    data_lines: list[str] = []
-    pending_cr = False
-    for chunk in chunks:
+class EventParser:
+    """`feed` network chunks, get the `data` of every event they complete (multi-line data joined
+    with newlines); `close` at the end of the body for an event left without its blank line."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: list[bytes] = []
+        self._pending_cr = False
+
+    def feed(self, chunk: bytes) -> list[bytes]:
         if not chunk:
-            continue
-        if pending_cr and chunk.startswith(b"\n"):
+            return []
+        if self._pending_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]  # the LF of a CRLF split across two chunks
-        pending_cr = chunk.endswith(b"\r")
-        buffer += chunk
-        lines = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-        buffer = lines.pop()
-        for raw in lines:
-            line = raw.decode("utf-8")
+        self._pending_cr = chunk.endswith(b"\r")
+        text = self._buffer + chunk if self._buffer else chunk
+        if b"\r" in text:
+            text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = text.split(b"\n")
+        self._buffer = lines.pop()
+        events: list[bytes] = []
+        data = self._data
+        for line in lines:
             if not line:
-                if data_lines:
-                    yield "\n".join(data_lines)
-                    data_lines = []
-                continue
-            if line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            if name == "data":
-                data_lines.append(value.removeprefix(" "))
-    tail = buffer.decode("utf-8").strip()
-    if tail.startswith("data:"):
-        data_lines.append(tail[5:].lstrip(" "))
-    if data_lines:
-        yield "\n".join(data_lines)
+                if data:
+                    events.append(data[0] if len(data) == 1 else b"\n".join(data))
+                    data.clear()
+            elif line.startswith(b"data:"):
+                value = line[5:]
+                data.append(value[1:] if value.startswith(b" ") else value)
+            elif line == b"data":
+                data.append(b"")
+            # other fields (event, id, retry) and comments (":...") carry nothing the gateway reads
+        return events
+
+    def close(self) -> list[bytes]:
+        tail = self._buffer.strip()
+        self._buffer = b""
+        if tail.startswith(b"data:"):
+            self._data.append(tail[5:].lstrip(b" "))
+        if not self._data:
+            return []
+        event, self._data = b"\n".join(self._data), []
+        return [event]
+
+
+def iter_event_data(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Every event's data, as text, from chunks pulled one at a time (tests, and readers that need not wait)."""
+    parser = EventParser()
+    for chunk in chunks:
+        for data in parser.feed(chunk):
+            yield data.decode("utf-8")
+    for data in parser.close():
+        yield data.decode("utf-8")

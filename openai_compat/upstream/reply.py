@@ -13,10 +13,12 @@ import requests
 import urllib3
 
 from openai_compat.core import jsonio
+from openai_compat.core.sse import QUIET, Quiet
 from openai_compat.errors import UpstreamError
+from openai_compat.net.readiness import Readiness
 from openai_compat.net.transport import shutdown_socket
 from openai_compat.upstream.error_map import map_upstream_error
-from openai_compat.upstream.event_stream import iter_event_data
+from openai_compat.upstream.event_stream import EventParser
 
 DRAIN_SECONDS = 0.1
 DRAIN_CHUNK_BYTES = 64 * 1024
@@ -34,7 +36,8 @@ class UpstreamReply:
     content_type: str
     elapsed_ms: float
     result: Any = None
-    events: Iterator[dict[str, Any]] | None = None
+    events: Iterator[dict[str, Any] | Quiet] | None = None
+    """Interleaved with `QUIET` while the upstream is silent (when the client was built to say so)."""
     chunks: Iterator[bytes] | None = None
     content_length: int | None = None
     """The binary body's declared length, when Workers AI sent one."""
@@ -93,27 +96,48 @@ def hand_back(response: requests.Response) -> None:
         return
 
 
-def stream_events(response: requests.Response) -> Iterator[dict[str, Any]]:
-    """Parsed SSE events up to `[DONE]`; a stream that breaks or ends early raises."""
+def stream_events(response: requests.Response, idle_after: float | None = None) -> Iterator[dict[str, Any] | Quiet]:
+    """Parsed SSE events up to `[DONE]`, and `QUIET` whenever nothing has arrived for `idle_after`
+    seconds (so the SSE writer can send a heartbeat); a stream that breaks or ends early raises."""
+    readiness = Readiness.of(response) if idle_after else None
+    parser = EventParser()
+    chunks = response.iter_content(chunk_size=None)
     try:
-        for data in iter_event_data(response.iter_content(chunk_size=None)):
-            if data.strip() == "[DONE]":
-                hand_back(response)
-                return
-            try:
-                event = jsonio.loads(data)
-            except (ValueError, RecursionError):
-                raise UpstreamStreamError("Workers AI sent a malformed stream event.") from None
-            if isinstance(event, dict) and event.get("success") is False:
-                raise map_upstream_error(200, event, {}, None)
-            if isinstance(event, dict):
-                yield event
+        while True:
+            if readiness is not None and not readiness.wait(idle_after):  # type: ignore[arg-type]
+                yield QUIET
+                continue
+            chunk = next(chunks, None)
+            events = parser.feed(chunk) if chunk is not None else parser.close()
+            for data in events:
+                if data.strip() == b"[DONE]":
+                    hand_back(response)
+                    return
+                event = _event(data)
+                if event is not None:
+                    yield event
+            if chunk is None:
+                break
     except (requests.RequestException, OSError, AttributeError, ValueError) as exc:
         # AttributeError/ValueError: urllib3 reading a response closed by a departing client.
         raise UpstreamStreamError(f"The Workers AI stream broke off ({type(exc).__name__}).") from None
     finally:
+        if readiness is not None:
+            readiness.close()
         response.close()
     raise UpstreamStreamError("The Workers AI stream ended before it was complete.")
+
+
+def _event(data: bytes) -> dict[str, Any] | None:
+    try:
+        event = jsonio.loads(data)
+    except (ValueError, RecursionError):
+        raise UpstreamStreamError("Workers AI sent a malformed stream event.") from None
+    if not isinstance(event, dict):
+        return None
+    if event.get("success") is False:
+        raise map_upstream_error(200, event, {}, None)
+    return event
 
 
 def read_piece(response: requests.Response) -> bytes:

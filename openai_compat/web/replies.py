@@ -12,24 +12,27 @@ from collections.abc import Callable, Iterable, Iterator
 from flask import Response, g, stream_with_context
 
 from openai_compat.core import logs, metrics
-from openai_compat.core.sse import HEARTBEAT, with_heartbeat
+from openai_compat.core.sse import HEARTBEAT, Quiet, with_heartbeat
 from openai_compat.web.services import METRICS_MODEL
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def sse_response(
-    events: Iterator[bytes],
+    events: Iterator[bytes | Quiet],
     *,
     heartbeat_seconds: float,
     on_close: Callable[[], None],
     headers: dict[str, str] | None = None,
     shutdown_event: Callable[[], bytes] | None = None,
+    quiet_reported: bool = False,
 ) -> Response:
     """`shutdown_event` makes the end of the stream if the worker's shutdown grace runs out (default: an
     `{"error": ...}` data event; families with named events pass theirs, made when it is needed so it can
-    carry the stream's state, such as its next sequence number)."""
-    body = with_heartbeat(events, heartbeat_seconds, on_close, shutdown_event=shutdown_event)
+    carry the stream's state, such as its next sequence number). `quiet_reported`: `events` yields `QUIET`
+    when its upstream is silent, so no second reader is needed to notice (`core.sse.with_heartbeat`)."""
+    body = with_heartbeat(events, heartbeat_seconds, on_close, shutdown_event=shutdown_event,
+                          quiet_reported=quiet_reported)
     started = getattr(g, "started", None) or time.perf_counter()
     model = g.get(METRICS_MODEL, "")
     response = Response(stream_with_context(_measured(body, started, model)), mimetype="text/event-stream")

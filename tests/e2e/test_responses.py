@@ -12,7 +12,7 @@ import requests
 from pydantic import BaseModel
 
 from tests.support.emulator import EmulatorHandle
-from tests.support.gateway import GatewayHandle
+from tests.support.gateway import GatewayHandle, start_gateway
 from tests.support.openai_spec import assert_valid, assert_valid_event
 
 CLASSIC = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
@@ -96,6 +96,32 @@ def test_stream_sends_the_named_event_sequence(gateway: GatewayHandle) -> None:
     for _, data in events:
         assert_valid_event("ResponseStreamEvent", data)
     assert events[-1][1]["response"]["output"][0]["content"][0]["text"] == "Hello! You said: stream me"
+
+
+@pytest.fixture(scope="module")
+def heartbeat_gateway(emulator: EmulatorHandle):
+    with start_gateway(emulator, SSE_HEARTBEAT_SECONDS="0.2") as gw:
+        yield gw
+
+
+@pytest.mark.parametrize("faults", [{"ttft_ms": 1000}, {"token_delay_ms": 600}])
+def test_heartbeat_comments_while_the_upstream_is_silent(
+    heartbeat_gateway: GatewayHandle, upstream: EmulatorHandle, faults: dict[str, int]
+) -> None:
+    """Proxies close a stream that says nothing for a while: a silent model must not end it."""
+    upstream.set_faults(**faults)
+    response = requests.post(f"{heartbeat_gateway.base_url}/responses", stream=True, timeout=30,
+                             json={"model": CLASSIC, "input": "stream me", "stream": True},
+                             headers={"Authorization": f"Bearer {heartbeat_gateway.api_key}"})
+    text = response.text
+    assert text.count(": ping\n\n") >= 2
+    events = [block for block in text.replace(": ping\n\n", "").split("\n\n") if block]
+    assert events[-1].startswith("event: response.completed")
+    deltas = [json.loads(block.split("data: ", 1)[1])["delta"] for block in events
+              if block.startswith("event: response.output_text.delta")]
+    assert "".join(deltas) == "Hello! You said: stream me"
+    stored = json.loads(events[-1].split("data: ", 1)[1])["response"]
+    assert heartbeat_gateway.client().responses.retrieve(stored["id"]).output_text == "Hello! You said: stream me"
 
 
 def test_stream_helper_yields_a_final_response(gateway: GatewayHandle) -> None:

@@ -42,7 +42,14 @@ def loads(data: bytes | str) -> Any:
 def dumps(value: Any) -> bytes:
     """Compact JSON, UTF-8, keys in insertion order (the order OpenAI's own bodies use)."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)  # embeddings hand over numpy rows
     except TypeError:
-        return json.dumps(value, separators=(",", ":")).encode()
+        return json.dumps(value, separators=(",", ":"), default=_plain).encode()
+
+
+def _plain(value: Any) -> Any:
+    tolist = getattr(value, "tolist", None)  # a numpy array, when the standard library has to write it
+    if tolist is None:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return tolist()
 

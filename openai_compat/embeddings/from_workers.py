@@ -2,17 +2,19 @@
 
 Every vector goes through float32 once, for both encodings: OpenAI's floats are float32 values
 too, and it makes `encoding_format=float` and the SDKs' default base64 decode to the same numbers.
+A batch is converted, shortened and encoded as one numpy matrix, and float rows go to the JSON
+encoder as numpy arrays (orjson writes them without a Python float per value): for 1,000 inputs of
+1,024 dimensions that took about a third of the gateway's CPU per request one vector at a time.
 """
 
 from __future__ import annotations
 
 import base64
-import math
-import sys
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from openai_compat.core.metering import estimate_tokens
 from openai_compat.embeddings.protocol import EncodingFormat
@@ -47,43 +49,31 @@ def read_batch(result: Any, texts: Sequence[str]) -> BatchResult:
     return BatchResult(vectors, sum(estimate_tokens(t) for t in texts), estimated=True)
 
 
-def shorten(vector: Sequence[float], dimensions: int) -> list[float]:
-    """Matryoshka shortening: keep the leading dimensions and scale back to unit length, as
-    OpenAI's `dimensions` does, so cosine and dot-product scores stay comparable."""
-    head = list(vector[:dimensions])
-    norm = math.hypot(*head)
-    return [value / norm for value in head] if norm > 0 else head
-
-
-def float32(vector: Sequence[Any]) -> array:
+def batch_matrix(vectors: Sequence[Sequence[Any]], dimensions: int | None, model: str) -> np.ndarray:
+    """One batch as float32 rows, shortened to `dimensions` (as `shorten` does) when asked."""
     try:
-        return array("f", vector)
-    except (TypeError, OverflowError):
-        raise UpstreamError("Workers AI returned an embedding that is not a list of numbers.") from None
-
-
-def encode(vector: array, encoding_format: EncodingFormat) -> list[float] | str:
-    """Floats, or base64 of little-endian float32, the layout both SDKs decode."""
-    if encoding_format == "float":
-        return vector.tolist()
-    if sys.byteorder == "big":
-        vector = array("f", vector)
-        vector.byteswap()
-    return base64.b64encode(vector.tobytes()).decode("ascii")
-
-
-def final_vector(raw: Sequence[Any], dimensions: int | None, model: str) -> array:
-    if dimensions is not None and dimensions != len(raw):
-        if dimensions > len(raw):
+        matrix = np.asarray(vectors, dtype=None)
+    except (TypeError, ValueError):
+        matrix = np.asarray([])  # ragged: refused below
+    if matrix.ndim != 2 or matrix.dtype.kind not in "fiu" or not np.isfinite(matrix).all():
+        raise UpstreamError("Workers AI returned an embedding that is not a list of numbers.")
+    matrix = matrix.astype(np.float64, copy=False)
+    width = matrix.shape[1]
+    if dimensions is not None and dimensions != width:
+        if dimensions > width:
             raise InvalidRequestError(
-                f"The model `{model}` produces {len(raw)}-dimensional embeddings; {dimensions} is too many.",
+                f"The model `{model}` produces {width}-dimensional embeddings; {dimensions} is too many.",
                 param="dimensions",
                 code="unsupported_value",
             )
-        if not all(_number(v) for v in raw):
-            raise UpstreamError("Workers AI returned an embedding that is not a list of numbers.")
-        return float32(shorten(raw, dimensions))
-    return float32(raw)
+        head = matrix[:, :dimensions]
+        norms = np.sqrt(np.einsum("ij,ij->i", head, head))[:, None]
+        matrix = np.divide(head, norms, out=head.copy(), where=norms > 0)
+    with np.errstate(over="raise"):
+        try:
+            return matrix.astype("<f4")
+        except FloatingPointError:
+            raise UpstreamError("Workers AI returned an embedding that is not a list of numbers.") from None
 
 
 def embedding_response(
@@ -93,12 +83,17 @@ def embedding_response(
     encoding_format: EncodingFormat,
     dimensions: int | None,
 ) -> dict[str, Any]:
-    """The OpenAI body; `model` is the name the client asked for, as OpenAI clients expect."""
-    data = []
+    """The OpenAI body; `model` is the name the client asked for, as OpenAI clients expect. Float rows
+    are float64 numpy arrays holding the float32 values (the JSON encoder writes them as numbers)."""
+    data: list[dict[str, Any]] = []
     for batch in batches:
-        for raw in batch.vectors:
-            vector = final_vector(raw, dimensions, model)
-            data.append({"object": "embedding", "index": len(data), "embedding": encode(vector, encoding_format)})
+        matrix = batch_matrix(batch.vectors, dimensions, model)
+        if encoding_format == "float":
+            rows: Any = matrix.astype(np.float64)
+        else:
+            rows = [base64.b64encode(row.tobytes()).decode("ascii") for row in matrix]
+        for row in rows:
+            data.append({"object": "embedding", "index": len(data), "embedding": row})
     tokens = sum(b.prompt_tokens for b in batches)
     return {
         "object": "list",

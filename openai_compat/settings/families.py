@@ -14,7 +14,7 @@ class FamilySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     embeddings_max_concurrency: int = Field(
-        default=4, ge=1, le=32,
+        default=10, ge=1, le=32,
         description="Upstream calls one embeddings request may have in flight (inputs go in batches of the "
         "model's limit)",
     )
@@ -23,7 +23,7 @@ class FamilySettings(BaseModel):
         description="Model for `/v1/moderations` requests that name none (a Llama Guard model, or an alias of one)",
     )
     moderation_max_concurrency: int = Field(
-        default=4, ge=1, le=32,
+        default=10, ge=1, le=32,
         description="Upstream calls one moderations request may have in flight (one call per input)",
     )
     rerank_default_model: str = Field(
@@ -31,7 +31,7 @@ class FamilySettings(BaseModel):
         description="Model for `/v1/rerank` requests that name none (a Workers AI reranker, or an alias of one)",
     )
     rerank_max_concurrency: int = Field(
-        default=4, ge=1, le=32,
+        default=10, ge=1, le=32,
         description="Upstream calls one rerank request may have in flight (documents go in batches of the "
         "model's limit)",
     )
@@ -97,7 +97,7 @@ class FamilySettings(BaseModel):
         "a 413, refused while it is read",
     )
     audio_translation_max_concurrency: int = Field(
-        default=4, ge=1, le=32,
+        default=10, ge=1, le=32,
         description="m2m100 calls one translation may have in flight (segments are translated one call each, to "
         "keep their timings)",
     )

@@ -12,15 +12,9 @@ from typing import Any
 
 import pytest
 
+from openai_compat.core import jsonio
 from openai_compat.core.concurrency import run_all
-from openai_compat.embeddings.from_workers import (
-    BatchResult,
-    embedding_response,
-    encode,
-    float32,
-    read_batch,
-    shorten,
-)
+from openai_compat.embeddings.from_workers import BatchResult, batch_matrix, embedding_response, read_batch
 from openai_compat.embeddings.profiles import UNKNOWN, embedding_model, known_models
 from openai_compat.embeddings.protocol import EmbeddingRequest
 from openai_compat.embeddings.to_workers import (
@@ -205,13 +199,26 @@ def test_dimensions_refused(model: str, dimensions: int, words: str) -> None:
     assert error.param == "dimensions" and words in error.message
 
 
+def shorten(vector: list[float], dimensions: int) -> list[float]:
+    """What a client reads for one vector shortened to `dimensions` (floats, through the JSON encoder)."""
+    body = embedding_response([BatchResult([vector], 1, True)], model="m", encoding_format="float",
+                              dimensions=dimensions)
+    return jsonio.loads(jsonio.dumps(body))["data"][0]["embedding"]
+
+
+def wire(vectors: list[list[float]], encoding_format: str, dimensions: int | None = None) -> list[Any]:
+    body = embedding_response([BatchResult(vectors, 1, True)], model="m", encoding_format=encoding_format,  # type: ignore[arg-type]
+                              dimensions=dimensions)
+    return [d["embedding"] for d in jsonio.loads(jsonio.dumps(body))["data"]]
+
+
 def test_shorten_truncates_and_renormalises() -> None:
     vector = unit_vector(1024)
     short = shorten(vector, 256)
     assert len(short) == 256
-    assert math.isclose(math.hypot(*short), 1.0, rel_tol=1e-12)
+    assert math.isclose(math.hypot(*short), 1.0, rel_tol=1e-6)
     scale = math.hypot(*vector[:256])
-    assert all(math.isclose(s * scale, v, rel_tol=1e-12) for s, v in zip(short, vector[:256], strict=True))
+    assert all(math.isclose(s * scale, v, rel_tol=1e-6, abs_tol=1e-9) for s, v in zip(short, vector[:256], strict=True))
     assert shorten([0.0, 0.0, 1.0], 2) == [0.0, 0.0]
 
 
@@ -248,12 +255,13 @@ def test_unusable_results_are_upstream_errors(result: Any) -> None:
         read_batch(result, ["a", "b"])
 
 
-def test_non_numbers_in_a_vector_are_upstream_errors() -> None:
+@pytest.mark.parametrize("vectors", [[["x", 1.0]], [[None, 1.0]], [[1.0, 2.0], [1.0]], [[1e300, 1.0]],
+                                     [[float("nan"), 1.0]], [[float("inf"), 1.0]], [[[1.0], [2.0]]]])
+def test_what_is_not_a_vector_of_numbers_is_an_upstream_error(vectors: list[Any]) -> None:
     with pytest.raises(UpstreamError):
-        float32(["x", 1.0])
-    batch = BatchResult([["x", 1.0, 2.0]], 1, estimated=True)
+        batch_matrix(vectors, None, "m")
     with pytest.raises(UpstreamError):
-        embedding_response([batch], model="m", encoding_format="float", dimensions=2)
+        embedding_response([BatchResult(vectors, 1, True)], model="m", encoding_format="float", dimensions=None)
 
 
 # --- encodings and the response body --------------------------------------------------------------
@@ -261,16 +269,16 @@ def test_non_numbers_in_a_vector_are_upstream_errors() -> None:
 
 def test_base64_is_exactly_little_endian_float32() -> None:
     vector = unit_vector(768)
-    encoded = encode(float32(vector), "base64")
+    [encoded] = wire([vector], "base64")
     assert isinstance(encoded, str)
     assert base64.b64decode(encoded) == struct.pack("<%df" % len(vector), *vector)  # noqa: UP031
 
 
 def test_float_and_base64_carry_the_same_float32_values() -> None:
     vector = unit_vector(384, seed=3)
-    floats = encode(float32(vector), "float")
-    decoded = list(struct.unpack("<384f", base64.b64decode(encode(float32(vector), "base64"))))
-    assert floats == decoded
+    [floats] = wire([vector], "float")
+    decoded = list(struct.unpack("<384f", base64.b64decode(wire([vector], "base64")[0])))
+    assert floats == decoded  # the float32 values exactly, whichever encoding the client asks for
     assert all(math.isclose(f, v, rel_tol=1e-6, abs_tol=1e-9) for f, v in zip(floats, vector, strict=True))
 
 
@@ -278,20 +286,27 @@ def test_response_body_reassembles_batches_in_order() -> None:
     first = BatchResult([unit_vector(8, 1), unit_vector(8, 2)], 5, estimated=True)
     second = BatchResult([unit_vector(8, 3)], 4, estimated=False)
     body = embedding_response([first, second], model="text-embedding-3-small", encoding_format="float", dimensions=None)
+    body = jsonio.loads(jsonio.dumps(body))
     assert body["object"] == "list" and body["model"] == "text-embedding-3-small"
     assert [d["index"] for d in body["data"]] == [0, 1, 2]
     assert all(d["object"] == "embedding" for d in body["data"])
-    assert body["data"][2]["embedding"] == encode(float32(unit_vector(8, 3)), "float")
+    assert body["data"][2]["embedding"] == wire([unit_vector(8, 3)], "float")[0]
     assert body["usage"] == {"prompt_tokens": 9, "total_tokens": 9}
 
 
 def test_response_body_with_dimensions_and_base64() -> None:
     vector = unit_vector(1024)
-    body = embedding_response([BatchResult([vector], 1, True)], model="m", encoding_format="base64", dimensions=256)
-    raw = base64.b64decode(body["data"][0]["embedding"])
-    assert raw == struct.pack("<256f", *shorten(vector, 256))
-    values = struct.unpack("<256f", raw)
+    [encoded] = wire([vector], "base64", dimensions=256)
+    values = struct.unpack("<256f", base64.b64decode(encoded))
+    assert list(values) == shorten(vector, 256)
     assert math.isclose(math.hypot(*values), 1.0, rel_tol=1e-6)
+
+
+def test_the_standard_library_writes_the_rows_when_orjson_cannot() -> None:
+    """A lone surrogate sends the body to the standard library's encoder, which must still write rows."""
+    body = embedding_response([BatchResult([[0.5, 0.25]], 1, True)], model="m\ud800", encoding_format="float",
+                              dimensions=None)
+    assert jsonio.loads(jsonio.dumps(body))["data"][0]["embedding"] == [0.5, 0.25]
 
 
 def test_dimensions_larger_than_the_vector_name_dimensions() -> None:

@@ -72,7 +72,8 @@ def with_heartbeat(
         on_close()
 
     token = DRAIN.track(cancel)
-    beats = _heartbeats(source, interval, quiet_reported)
+    # A source that reports its silences is read right here: no layer per event between it and the client.
+    beats = source if quiet_reported or interval <= 0 else _heartbeats(source, interval)
     try:
         if DRAIN.expired:
             cancel()
@@ -80,7 +81,7 @@ def with_heartbeat(
             for item in beats:
                 if cancelled.is_set():
                     break
-                yield item
+                yield HEARTBEAT if item is QUIET else item  # type: ignore[misc]
         except Exception:
             if not cancelled.is_set():
                 raise
@@ -90,16 +91,14 @@ def with_heartbeat(
     finally:
         DRAIN.untrack(token)
         on_close()
-        beats.close()
+        close = getattr(beats, "close", None)
+        if close is not None:
+            close()
 
 
-def _heartbeats(source: Iterator[bytes | Quiet], interval: float, quiet_reported: bool) -> Iterator[bytes]:
-    if interval <= 0 or quiet_reported:
-        for item in source:
-            yield HEARTBEAT if item is QUIET else item  # type: ignore[misc]
-        return
+def _heartbeats(source: Iterator[bytes | Quiet], interval: float) -> Iterator[bytes | Quiet]:
     for entry in interleave([source], idle_after=interval):
-        yield HEARTBEAT if entry is None or entry[1] is QUIET else entry[1]  # type: ignore[misc]
+        yield QUIET if entry is None else entry[1]
 
 
 def shutdown_error() -> ServiceUnavailableError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from itertools import repeat
 from typing import Any, Protocol
 
 from openai_compat.core.concurrency import merge
@@ -43,7 +44,9 @@ def choice_events(
     opened: set[int] = set()
     usages: dict[int, Usage] = {}
     try:
-        for index, item in merge(streams):
+        # One choice (nearly every request) is read straight from its stream: no layer per event.
+        source = zip(repeat(0), streams[0]) if len(streams) == 1 else merge(streams)
+        for index, item in source:
             if item is QUIET:
                 yield QUIET
                 continue

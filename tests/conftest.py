@@ -29,6 +29,13 @@ def gateway(emulator: EmulatorHandle) -> Iterator[GatewayHandle]:
         yield handle
 
 
+@pytest.fixture(scope="module")
+def heartbeat_gateway(emulator: EmulatorHandle) -> Iterator[GatewayHandle]:
+    """A gateway that sends a heartbeat after 0.2 s of upstream silence, for the streaming families' tests."""
+    with start_gateway(emulator, SSE_HEARTBEAT_SECONDS="0.2") as handle:
+        yield handle
+
+
 @pytest.fixture
 def upstream(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
     """The emulator with faults and its request log cleared before and after the test."""

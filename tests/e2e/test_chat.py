@@ -13,7 +13,7 @@ import requests
 from pydantic import BaseModel
 
 from tests.support.emulator import EmulatorHandle, parse_sse
-from tests.support.gateway import GatewayHandle, start_gateway
+from tests.support.gateway import GatewayHandle
 from tests.support.openai_spec import assert_valid
 
 CLASSIC = "gpt-3.5-turbo"  # -> @cf/meta/llama-3.3-70b-instruct-fp8-fast (classic output)
@@ -315,12 +315,6 @@ def test_gpt_oss_answering_a_stream_with_an_empty_result_is_asked_again(
     assert text == "Hello! You said: hello world"
     sent = [bool(entry["json"].get("stream")) for entry in upstream.requests() if "/ai/run/" in entry["path"]]
     assert sent == ([True, False] if stream else [False])
-
-
-@pytest.fixture(scope="module")
-def heartbeat_gateway(emulator: EmulatorHandle):
-    with start_gateway(emulator, SSE_HEARTBEAT_SECONDS="0.2") as gw:
-        yield gw
 
 
 @pytest.mark.parametrize("faults", [{"ttft_ms": 1000}, {"token_delay_ms": 600}])

@@ -12,7 +12,7 @@ import requests
 from pydantic import BaseModel
 
 from tests.support.emulator import EmulatorHandle
-from tests.support.gateway import GatewayHandle, start_gateway
+from tests.support.gateway import GatewayHandle
 from tests.support.openai_spec import assert_valid, assert_valid_event
 
 CLASSIC = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
@@ -96,12 +96,6 @@ def test_stream_sends_the_named_event_sequence(gateway: GatewayHandle) -> None:
     for _, data in events:
         assert_valid_event("ResponseStreamEvent", data)
     assert events[-1][1]["response"]["output"][0]["content"][0]["text"] == "Hello! You said: stream me"
-
-
-@pytest.fixture(scope="module")
-def heartbeat_gateway(emulator: EmulatorHandle):
-    with start_gateway(emulator, SSE_HEARTBEAT_SECONDS="0.2") as gw:
-        yield gw
 
 
 @pytest.mark.parametrize("faults", [{"ttft_ms": 1000}, {"token_delay_ms": 600}])

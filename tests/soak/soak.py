@@ -21,6 +21,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -349,34 +350,53 @@ class Soak:
     def settle(self) -> None:
         """Background runs finish and idle connections are let go before anything is counted."""
         deadline = time.monotonic() + 30
-        for response_id in [*self.response_ids, *self.background_ids]:
+
+        def wait(response_id: str) -> None:
             while time.monotonic() < deadline:
                 status = requests.get(f"{self.gateway.base_url}/responses/{response_id}", headers=self.headers,
                                       timeout=30).json().get("status")
                 if status not in ("queued", "in_progress"):
-                    break
+                    return
                 time.sleep(0.2)
 
+        _each(wait, [*self.response_ids, *self.background_ids])
+
     def check_stored(self) -> None:
-        for link in self.links:
+        """Every link and id handed out is read back (a few at a time: hundreds one by one took half a minute)."""
+
+        def image(link: str) -> None:
             reply = requests.get(link, timeout=30)
             if reply.status_code != 200 or not reply.content.startswith(b"\x89PNG"):
                 self.report.lost.append(f"image {link.split('?')[0][-20:]}: {reply.status_code}")
-        for response_id in self.response_ids:
+
+        def response(response_id: str) -> None:
             reply = requests.get(f"{self.gateway.base_url}/responses/{response_id}", headers=self.headers, timeout=30)
             if reply.status_code != 200 or reply.json().get("status") != "completed":
                 self.report.lost.append(f"response {response_id}: {reply.status_code} {reply.text[:80]}")
-        for response_id in self.background_ids:
+
+        def background(response_id: str) -> None:
             # A background run streams from the model: one that a stream-cut window reached ends `failed`
             # with the upstream's error, honestly; it must never be lost or left running.
             reply = requests.get(f"{self.gateway.base_url}/responses/{response_id}", headers=self.headers, timeout=30)
             body = reply.json() if reply.status_code == 200 else {}
             if body.get("status") == "failed" and "stream" in (body.get("error") or {}).get("message", ""):
-                self.report.expected_faults += 1
+                with self.lock:
+                    self.report.expected_faults += 1
             elif body.get("status") != "completed":
                 self.report.lost.append(f"background {response_id}: {reply.status_code} {reply.text[:80]}")
+
+        _each(image, self.links)
+        _each(response, self.response_ids)
+        _each(background, self.background_ids)
         self.report.stored_links = len(self.links)
         self.report.stored_responses = len(self.response_ids) + len(self.background_ids)
+
+
+def _each(check: Callable[[str], None], items: list[str]) -> None:
+    """Run `check` over `items` eight at a time; the first failure is raised."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in pool.map(check, items):
+            pass
 
 
 def run(seconds: float, clients: int = 8, warmup: float | None = None) -> Report:

@@ -16,6 +16,7 @@ like digits inside a string, only cost speed). Client request bodies are read in
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -39,17 +40,23 @@ def loads(data: bytes | str) -> Any:
         return json.loads(data)
 
 
-def dumps(value: Any) -> bytes:
-    """Compact JSON, UTF-8, keys in insertion order (the order OpenAI's own bodies use)."""
+def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """Compact JSON, UTF-8, keys in insertion order (the order OpenAI's own bodies use). `default`
+    turns what JSON has no type for into something it has (log lines pass `str`)."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)  # embeddings hand over numpy rows
+        return orjson.dumps(value, default=default, option=orjson.OPT_SERIALIZE_NUMPY)  # embeddings: numpy rows
     except TypeError:
-        return json.dumps(value, separators=(",", ":"), default=_plain).encode()
+        return json.dumps(value, separators=(",", ":"), default=_plain(default)).encode()
 
 
-def _plain(value: Any) -> Any:
-    tolist = getattr(value, "tolist", None)  # a numpy array, when the standard library has to write it
-    if tolist is None:
+def _plain(default: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def plain(value: Any) -> Any:
+        tolist = getattr(value, "tolist", None)  # a numpy array, when the standard library has to write it
+        if tolist is not None:
+            return tolist()
+        if default is not None:
+            return default(value)
         raise TypeError(f"{type(value).__name__} is not JSON serializable")
-    return tolist()
+
+    return plain
 

@@ -12,6 +12,8 @@ import logging
 import sys
 from typing import Any
 
+from openai_compat.core import jsonio
+
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 request_fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("request_fields", default=None)
 """The fields of the current request's access-log line. Threads started for the request run in a
@@ -40,7 +42,7 @@ def event_line(event: str, **fields: Any) -> str:
         line["request_id"] = current
     line["event"] = event
     line.update(fields)
-    return json.dumps(line, separators=(",", ":"), default=str)
+    return jsonio.dumps(line, default=str).decode()  # orjson: the standard library's encoder was 1 % of a request
 
 
 def log_event(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any) -> None:

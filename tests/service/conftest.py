@@ -19,7 +19,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from openai_compat.core.metering import Measurement
 from openai_compat.web.app import build_app
+from openai_compat.web.services import EXTENSION_KEY
 from tests.unit.factories import ACCOUNT, BASE, make_settings, run_url
 
 AUTH = {"Authorization": "Bearer sk-unit"}
@@ -141,3 +143,11 @@ def gateway(
         yield Gateway(app, app.test_client(), upstream, lines)
     finally:
         root.removeHandler(lines)
+
+
+@pytest.fixture
+def measurements(gateway: Gateway) -> list[Measurement]:
+    """Every measurement the metering hook makes during the test (usage, cost), in order."""
+    found: list[Measurement] = []
+    gateway.app.extensions[EXTENSION_KEY].meter.add_sink(found.append)
+    return found

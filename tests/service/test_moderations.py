@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from openai_compat.core.metering import Measurement
-from openai_compat.web.services import EXTENSION_KEY
 from tests.service.conftest import Gateway, envelope, failure
 from tests.unit.factories import run_url
 
@@ -52,13 +51,6 @@ def guard(gateway: Gateway) -> GuardUpstream:
     upstream = GuardUpstream()
     gateway.upstream.add_callback("POST", run_url(GUARD), callback=upstream, content_type="application/json")
     return upstream
-
-
-@pytest.fixture
-def measurements(gateway: Gateway) -> list[Measurement]:
-    found: list[Measurement] = []
-    gateway.app.extensions[EXTENSION_KEY].meter.add_sink(found.append)
-    return found
 
 
 def flagged(body: dict[str, Any]) -> list[set[str]]:

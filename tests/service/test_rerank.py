@@ -11,7 +11,6 @@ import pytest
 
 from openai_compat.core.metering import Measurement
 from openai_compat.rerank.from_workers import relevance
-from openai_compat.web.services import EXTENSION_KEY
 from tests.service.conftest import Gateway, envelope, failure
 from tests.unit.factories import run_url
 
@@ -54,13 +53,6 @@ def reranker(gateway: Gateway) -> RerankUpstream:
     upstream = RerankUpstream()
     gateway.upstream.add_callback("POST", run_url(RERANKER), callback=upstream, content_type="application/json")
     return upstream
-
-
-@pytest.fixture
-def measurements(gateway: Gateway) -> list[Measurement]:
-    found: list[Measurement] = []
-    gateway.app.extensions[EXTENSION_KEY].meter.add_sink(found.append)
-    return found
 
 
 def docs(count: int) -> list[str]:

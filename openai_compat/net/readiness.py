@@ -81,7 +81,12 @@ def _gevent_wait(fd: int) -> tuple[Wait, Callable[[], None]]:
     gevent's own waits use them but without their per-wait objects: a new watcher per wait
     (`gevent.socket.wait_read`) or a `gevent.Timeout` per wait cost two to three times as much per
     event (counted in instructions; README: Performance). Both are stopped before the greenlet does
-    anything else, so neither can wake it later by mistake."""
+    anything else, so neither can wake it later by mistake.
+
+    The timer is a repeating one restarted with `again()`, which sets it to the full interval every
+    time. A one-shot libev timer restarted with `start()` keeps what was left of its interval when it
+    was stopped, and fires at once forever after it has fired once: a silent upstream then turned
+    into a flood of heartbeats."""
     import gevent
 
     hub = gevent.get_hub()
@@ -91,10 +96,10 @@ def _gevent_wait(fd: int) -> tuple[Wait, Callable[[], None]]:
     def wait(seconds: float) -> bool:
         timer = timers.get(seconds)
         if timer is None:
-            timer = timers[seconds] = hub.loop.timer(seconds)
+            timer = timers[seconds] = hub.loop.timer(seconds, seconds)
         switch = gevent.getcurrent().switch
         watcher.start(switch, True)
-        timer.start(switch, False)
+        timer.again(switch, False)
         try:
             return bool(hub.switch())
         finally:

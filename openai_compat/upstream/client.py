@@ -118,7 +118,7 @@ class WorkersAIClient:
         response, elapsed_ms = self._send("POST", url, model=requested or model, body=body)
         media = media_type(response)
         if media == "text/event-stream":
-            return UpstreamReply(media, elapsed_ms, events=stream_events(response, self._idle_after),
+            return UpstreamReply(media, elapsed_ms, events=stream_events(response, self._idle_after, self._timeout[1]),
                                  _response=response)
         if media == "application/json" or media.endswith("+json"):
             return UpstreamReply(media, elapsed_ms, result=read_json_result(response, MAX_JSON_REPLY_BYTES))

@@ -96,18 +96,26 @@ def hand_back(response: requests.Response) -> None:
         return
 
 
-def stream_events(response: requests.Response, idle_after: float | None = None) -> Iterator[dict[str, Any] | Quiet]:
+def stream_events(
+    response: requests.Response, idle_after: float | None = None, read_timeout: float | None = None
+) -> Iterator[dict[str, Any] | Quiet]:
     """Parsed SSE events up to `[DONE]`, and `QUIET` whenever nothing has arrived for `idle_after`
-    seconds (so the SSE writer can send a heartbeat); a stream that breaks or ends early raises."""
+    seconds (so the SSE writer can send a heartbeat); a stream that breaks or ends early raises, and so
+    does one silent for `read_timeout` (its reads no longer wait long enough to time out themselves:
+    the heartbeats would otherwise keep a dead upstream's stream open for ever)."""
     readiness = Readiness.of(response) if idle_after else None
     parser = EventParser()
     chunks = response.iter_content(chunk_size=None)
+    last_bytes = time.monotonic()
     try:
         while True:
             if readiness is not None and not readiness.wait(idle_after):  # type: ignore[arg-type]
+                if read_timeout is not None and time.monotonic() - last_bytes >= read_timeout:
+                    raise UpstreamStreamError(f"Workers AI sent nothing for {read_timeout:g} s.")
                 yield QUIET
                 continue
             chunk = next(chunks, None)
+            last_bytes = time.monotonic()
             events = parser.feed(chunk) if chunk is not None else parser.close()
             for data in events:
                 if data.strip() == b"[DONE]":

@@ -13,7 +13,7 @@ import requests
 from pydantic import BaseModel
 
 from tests.support.emulator import EmulatorHandle, parse_sse
-from tests.support.gateway import GatewayHandle
+from tests.support.gateway import GatewayHandle, start_gateway
 from tests.support.openai_spec import assert_valid
 
 CLASSIC = "gpt-3.5-turbo"  # -> @cf/meta/llama-3.3-70b-instruct-fp8-fast (classic output)
@@ -323,9 +323,26 @@ def test_heartbeat_comments_while_the_upstream_is_silent(
 ) -> None:
     upstream.set_faults(**faults)
     raw = raw_chat(heartbeat_gateway, model=CLASSIC, messages=USER, stream=True)
-    assert raw.text.count(": ping\n\n") >= 2
+    # One per 0.2 s of silence: at least two, and not a flood (a worker once sent thousands).
+    assert 2 <= raw.text.count(": ping\n\n") <= 40
     body = raw.text.replace(": ping\n\n", "")
     assert parse_sse(body)[-1] == "[DONE]"
+
+
+def test_an_upstream_silent_past_the_read_timeout_ends_the_stream_despite_heartbeats(
+    emulator: EmulatorHandle, upstream: EmulatorHandle
+) -> None:
+    """Heartbeats keep a client's connection alive through a slow model, not through a dead one: a
+    stream whose upstream sends nothing for the read timeout ends with an error event, as before."""
+    upstream.set_faults(token_delay_ms=4000)
+    with start_gateway(emulator, SSE_HEARTBEAT_SECONDS="0.2", UPSTREAM_READ_TIMEOUT_SECONDS="1") as gateway:
+        started = time.monotonic()
+        raw = raw_chat(gateway, model=CLASSIC, messages=USER, stream=True)
+        assert time.monotonic() - started < 3.5
+    assert 2 <= raw.text.count(": ping\n\n") <= 10
+    events = parse_sse(raw.text.replace(": ping\n\n", ""))
+    assert "error" in events[-1] and events[-1]["error"]["code"] == "upstream_error"
+    assert "[DONE]" not in events
 
 
 def test_client_leaving_during_the_wait_for_the_first_token_ends_the_request(

@@ -108,7 +108,7 @@ def test_heartbeat_comments_while_the_upstream_is_silent(
                              json={"model": CLASSIC, "input": "stream me", "stream": True},
                              headers={"Authorization": f"Bearer {heartbeat_gateway.api_key}"})
     text = response.text
-    assert text.count(": ping\n\n") >= 2
+    assert 2 <= text.count(": ping\n\n") <= 40  # one per 0.2 s of silence, not a flood
     events = [block for block in text.replace(": ping\n\n", "").split("\n\n") if block]
     assert events[-1].startswith("event: response.completed")
     deltas = [json.loads(block.split("data: ", 1)[1])["delta"] for block in events

@@ -4,9 +4,12 @@ losing the bytes a read already took in: a real HTTP server on loopback, read as
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -74,3 +77,49 @@ def test_readiness_needs_a_real_socket() -> None:
     response = requests.Response()
     response.raw = None
     assert Readiness.of(response) is None
+
+
+def test_an_upstream_silent_past_the_read_timeout_ends_the_stream(server) -> None:
+    """Heartbeats must not keep a dead upstream's stream open for ever."""
+    url, script = server
+    script += [(0, chunk(b'data: {"n": 1}\n\n')), (3, b"")]
+    response = requests.get(url, stream=True, timeout=5)
+    seen: list[object] = []
+    started = time.monotonic()
+    with pytest.raises(UpstreamStreamError, match=r"sent nothing for 0\.6 s"):
+        for event in stream_events(response, idle_after=0.2, read_timeout=0.6):
+            seen.append(event)
+    assert 0.5 < time.monotonic() - started < 1.5
+    assert seen[0] == {"n": 1} and 2 <= seen.count(QUIET) <= 3
+
+
+GEVENT_SILENCES = """
+from gevent import monkey; monkey.patch_all()
+import socket, time, gevent
+from openai_compat.net.readiness import _gevent_wait
+a, b = socket.socketpair()
+wait, close = _gevent_wait(a.fileno())
+def feed():
+    for _ in range(30):
+        gevent.sleep(0.02); b.send(b"x")
+gevent.spawn(feed)
+got = 0
+while got < 30:
+    if wait(0.25):
+        a.recv(100); got += 1
+for _ in range(3):
+    started = time.monotonic(); assert not wait(0.25); print(round(time.monotonic() - started, 3))
+b.send(b"y"); assert wait(0.25)
+close()
+"""
+
+
+def test_under_gevent_every_silence_waits_the_whole_interval() -> None:
+    """The gevent path (gunicorn's default workers): after many short waits and after a silence, the
+    next silence still lasts the whole interval, so a silent upstream gets a heartbeat per interval,
+    not a flood of them (a libev timer restarted with `start()` fired at once once it had fired)."""
+    result = subprocess.run([sys.executable, "-c", GEVENT_SILENCES], capture_output=True, text=True, timeout=20,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr[-2000:]
+    waits = [float(line) for line in result.stdout.split()]
+    assert len(waits) == 3 and all(0.22 <= w < 0.6 for w in waits), waits

@@ -213,3 +213,16 @@ def test_aura_speakers_are_the_catalogues() -> None:
         assert sorted(voice.speakers) == sorted(entry["schema"]["input"]["properties"]["speaker"]["enum"])
         encodings = set(entry["schema"]["input"]["properties"]["encoding"]["enum"])
         assert {fields["encoding"] for fields in voice.formats.values()} <= encodings
+
+
+@pytest.mark.parametrize("text", ["x < y > z", "<>", "a <b> c", "Tom & Jerry <3", "&lt; as typed"])
+def test_angle_brackets_and_ampersands_are_text_in_both_subtitle_formats(text: str) -> None:
+    """A transcript is not markup: SRT carries the characters as they are, WebVTT as character
+    references that a WebVTT reader turns back into them (a bare `<` opens a tag there)."""
+    cue = subtitles.Cue(0.0, 1.0, text)
+    [parsed] = list(srt.parse(subtitles.to_srt([cue])))
+    assert parsed.content == text
+    vtt = subtitles.to_vtt([cue])
+    assert "<" not in vtt.split("\n", 3)[3]  # a WebVTT reader would take it for a tag
+    [read] = subtitles.read_vtt(vtt) or []
+    assert read.text == text

@@ -37,7 +37,8 @@ class Readiness:
     @classmethod
     def of(cls, response: requests.Response) -> Readiness | None:
         """None when the response is not read from a socket (a test double), or when urllib3 keeps its
-        parts elsewhere than the pinned version does: then the stream is read without waits."""
+        parts elsewhere than urllib3 2.x does: then the stream is read without waits (and without
+        heartbeats between its events, the read timeout still ending a silent one)."""
         raw = response.raw
         buffer = getattr(getattr(raw, "_fp", None), "fp", None)
         sock = getattr(getattr(raw, "connection", None), "sock", None)

@@ -9,8 +9,6 @@ decides when to wait for the next one (and can notice a silence meanwhile).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 
 class EventParser:
     """`feed` network chunks, get the `data` of every event they complete (multi-line data joined
@@ -40,8 +38,7 @@ class EventParser:
                     events.append(data[0] if len(data) == 1 else b"\n".join(data))
                     data.clear()
             elif line.startswith(b"data:"):
-                value = line[5:]
-                data.append(value[1:] if value.startswith(b" ") else value)
+                data.append(_value(line))
             elif line == b"data":
                 data.append(b"")
             # other fields (event, id, retry) and comments (":...") carry nothing the gateway reads
@@ -51,18 +48,14 @@ class EventParser:
         tail = self._buffer.strip()
         self._buffer = b""
         if tail.startswith(b"data:"):
-            self._data.append(tail[5:].lstrip(b" "))
+            self._data.append(_value(tail))
         if not self._data:
             return []
         event, self._data = b"\n".join(self._data), []
         return [event]
 
 
-def iter_event_data(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Every event's data, as text, from chunks pulled one at a time (tests, and readers that need not wait)."""
-    parser = EventParser()
-    for chunk in chunks:
-        for data in parser.feed(chunk):
-            yield data.decode("utf-8")
-    for data in parser.close():
-        yield data.decode("utf-8")
+def _value(line: bytes) -> bytes:
+    """A `data:` line's value: one space after the colon is part of the syntax, any more are data."""
+    value = line[5:]
+    return value[1:] if value.startswith(b" ") else value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from openai_compat.textgen.stop import StopMatcher, truncate_at_stop
-from openai_compat.upstream.event_stream import iter_event_data
+from tests.unit.factories import iter_event_data
 
 RAW = (
     "data: {\"response\":\"ü\"}\r\n\r\n"

@@ -29,8 +29,8 @@ from openai_compat.sound.subtitles import Cue, to_srt, to_vtt
 from openai_compat.textgen.stop import StopMatcher, truncate_at_stop
 from openai_compat.textgen.to_workers import _call_object
 from openai_compat.upstream.error_map import map_upstream_error, parse_retry_after
-from openai_compat.upstream.event_stream import iter_event_data
 from openai_compat.web.bodies import form_body
+from tests.unit.factories import iter_event_data
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)

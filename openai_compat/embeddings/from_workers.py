@@ -50,7 +50,9 @@ def read_batch(result: Any, texts: Sequence[str]) -> BatchResult:
 
 
 def batch_matrix(vectors: Sequence[Sequence[Any]], dimensions: int | None, model: str) -> np.ndarray:
-    """One batch as float32 rows, shortened to `dimensions` (as `shorten` does) when asked."""
+    """One batch as float32 rows. Shortened to `dimensions` when asked the Matryoshka way OpenAI's
+    `dimensions` works: the leading values, scaled back to unit length, so cosine and dot-product
+    scores stay comparable."""
     try:
         matrix = np.asarray(vectors, dtype=None)
     except (TypeError, ValueError):
@@ -67,7 +69,7 @@ def batch_matrix(vectors: Sequence[Sequence[Any]], dimensions: int | None, model
                 code="unsupported_value",
             )
         head = matrix[:, :dimensions]
-        norms = np.sqrt(np.einsum("ij,ij->i", head, head))[:, None]
+        norms = np.hypot.reduce(head, axis=1)[:, None]  # no overflow on the way, as math.hypot
         matrix = np.divide(head, norms, out=head.copy(), where=norms > 0)
     with np.errstate(over="raise"):
         try:

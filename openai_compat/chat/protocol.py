@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from openai_compat.core.wire import Metadata, WireModel
+from openai_compat.core.wire import FunctionName, Metadata, WireModel
 from openai_compat.textgen.sampling import SamplingFields
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
@@ -72,7 +72,7 @@ class Message(WireModel):
 
 
 class FunctionDefinition(WireModel):
-    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    name: FunctionName
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
@@ -93,7 +93,7 @@ class NamedToolChoice(WireModel):
 
 
 class JSONSchemaFormat(WireModel):
-    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    name: FunctionName
     description: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     strict: bool | None = None

@@ -13,7 +13,7 @@ from openai_compat.errors import InvalidRequestError
 from openai_compat.net.fetcher import Fetched
 from openai_compat.textgen import request as neutral
 from openai_compat.textgen.profiles import TextModelProfile
-from openai_compat.textgen.sampling import common_refusals, refuse, sampling_of
+from openai_compat.textgen.sampling import check_image_count, check_tool_choice, common_refusals, refuse, sampling_of
 
 
 def image_urls(req: ChatCompletionRequest) -> list[tuple[str, str]]:
@@ -43,14 +43,8 @@ def check_request(req: ChatCompletionRequest, profile: TextModelProfile) -> None
          "The deprecated function_call parameter is not supported: use tool_choice."),
         *common_refusals(req),
     ])
-    if isinstance(req.tool_choice, NamedToolChoice):
-        names = {t.function.name for t in req.tools or []}
-        if req.tool_choice.function.name not in names:
-            raise InvalidRequestError(
-                f"tool_choice names {req.tool_choice.function.name!r}, which is not in tools.", param="tool_choice"
-            )
-    elif req.tool_choice == "required" and not req.tools:
-        raise InvalidRequestError("tool_choice 'required' needs tools.", param="tool_choice")
+    check_tool_choice(req.tool_choice.function.name if isinstance(req.tool_choice, NamedToolChoice) else None,
+                      req.tool_choice == "required", (t.function.name for t in req.tools or []))
     for i, message in enumerate(req.messages):
         for j, part in enumerate(message.content if isinstance(message.content, list) else []):
             if isinstance(part, OtherPart):
@@ -66,17 +60,7 @@ def _check_images(req: ChatCompletionRequest, profile: TextModelProfile) -> None
         index = int(param.split("]")[0].removeprefix("messages["))
         if req.messages[index].role != "user":
             raise InvalidRequestError("Images are only allowed in user messages.", param=param)
-    if urls and profile.vision is None:
-        raise InvalidRequestError(
-            f"The model `{req.model}` does not accept images; use a vision model such as "
-            "@cf/meta/llama-4-scout-17b-16e-instruct.",
-            param=urls[0][0],
-            code="image_not_supported",
-        )
-    if len(urls) > profile.max_images:
-        raise InvalidRequestError(
-            f"The model `{req.model}` accepts at most {profile.max_images} image(s) per request.", param=urls[-1][0]
-        )
+    check_image_count(req.model, urls, profile)
 
 
 def _turn(message: Message, images: Mapping[str, Fetched]) -> neutral.Turn:

@@ -12,7 +12,7 @@ import typing
 from functools import cache
 from typing import Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 def _types_in(annotation: Any) -> set[Any]:
@@ -86,3 +86,6 @@ def _metadata(value: dict[str, str] | None) -> dict[str, str] | None:
 
 
 Metadata = typing.Annotated[dict[str, str] | None, AfterValidator(_metadata)]
+
+FunctionName = typing.Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
+"""A function's or a JSON schema's name, as OpenAI restricts both."""

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from openai_compat.core.wire import Metadata, WireModel
+from openai_compat.core.wire import FunctionName, Metadata, WireModel
+from openai_compat.textgen.sampling import SamplerFields
 
 
 class ContentPart(WireModel):
@@ -60,7 +61,7 @@ class InputItem(WireModel):
 
 class FunctionTool(WireModel):
     type: str
-    name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    name: FunctionName | None = None
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
@@ -76,7 +77,7 @@ ToolChoice = Literal["none", "auto", "required"] | NamedFunction
 
 class TextFormat(WireModel):
     type: Literal["text", "json_object", "json_schema"]
-    name: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    name: FunctionName | None = None
     description: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     strict: bool | None = None
@@ -109,7 +110,7 @@ class StreamOptions(WireModel):
     include_obfuscation: bool | None = None
 
 
-class CreateResponseRequest(WireModel):
+class CreateResponseRequest(SamplerFields):
     IGNORED = frozenset({"user", "service_tier", "truncation", "include", "prompt_cache_key", "safety_identifier",
                          "max_tool_calls", "top_logprobs", "stream_options"})
 
@@ -121,8 +122,6 @@ class CreateResponseRequest(WireModel):
     parallel_tool_calls: bool | None = None
     text: TextOptions | None = None
     max_output_tokens: Annotated[int, Field(strict=True, ge=16)] | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
     store: bool | None = True
@@ -140,12 +139,6 @@ class CreateResponseRequest(WireModel):
     top_logprobs: int | None = None
     conversation: Any = None
     prompt: Any = None
-    # Workers AI extras, passed through.
-    seed: int | None = None
-    top_k: int | None = Field(default=None, ge=1, le=50)
-    repetition_penalty: float | None = Field(default=None, ge=0, le=2)
-    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
 
     @field_validator("input")
     @classmethod

@@ -17,6 +17,7 @@ from openai_compat.net.fetcher import Fetched
 from openai_compat.responses.protocol import CreateResponseRequest, InputItem, NamedFunction
 from openai_compat.textgen import request as neutral
 from openai_compat.textgen.profiles import TextModelProfile
+from openai_compat.textgen.sampling import check_image_count, check_tool_choice, sampling_of
 
 SERVED_ITEMS = ("message", "function_call", "function_call_output", "reasoning")
 TEXT_PARTS = ("input_text", "output_text", "text")
@@ -36,11 +37,8 @@ def check_request(req: CreateResponseRequest, profile: TextModelProfile) -> None
             )
         if not tool.name:
             raise InvalidRequestError("Function tools need a name.", param=f"tools[{i}].name")
-    if isinstance(req.tool_choice, NamedFunction) and req.tool_choice.name not in {t.name for t in req.tools or []}:
-        raise InvalidRequestError(f"tool_choice names {req.tool_choice.name!r}, which is not in tools.",
-                                  param="tool_choice")
-    if req.tool_choice == "required" and not req.tools:
-        raise InvalidRequestError("tool_choice 'required' needs tools.", param="tool_choice")
+    check_tool_choice(req.tool_choice.name if isinstance(req.tool_choice, NamedFunction) else None,
+                      req.tool_choice == "required", (t.name or "" for t in req.tools or []))
     if req.background and req.store is False:
         raise InvalidRequestError("background responses must be stored: remove store=false.", param="background")
     if req.conversation is not None:
@@ -119,13 +117,8 @@ def image_urls(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def check_images(req: CreateResponseRequest, urls: list[tuple[str, str]], profile: TextModelProfile) -> None:
-    if urls and profile.vision is None:
-        raise InvalidRequestError(
-            f"The model `{req.model}` does not accept images; use a vision model such as "
-            "@cf/meta/llama-4-scout-17b-16e-instruct.", param=urls[0][0], code="image_not_supported")
-    if len(urls) > profile.max_images:
-        raise InvalidRequestError(f"The model `{req.model}` accepts at most {profile.max_images} image(s) "
-                                  "per conversation.", param=urls[-1][0])
+    """Every image of the conversation counts: earlier turns of a chain are sent again."""
+    check_image_count(req.model, urls, profile)
 
 
 def _turns(items: list[dict[str, Any]], images: Mapping[str, Fetched]) -> list[neutral.Turn]:
@@ -179,9 +172,7 @@ def text_request(
         max_tokens=max_tokens,
         stream=stream,
         turns=tuple(turns),
-        sampling=neutral.Sampling(temperature=req.temperature, top_p=req.top_p, seed=req.seed,
-                                  presence_penalty=req.presence_penalty, frequency_penalty=req.frequency_penalty,
-                                  top_k=req.top_k, repetition_penalty=req.repetition_penalty),
+        sampling=sampling_of(req),
         tools=tuple(neutral.FunctionSpec(t.name or "", t.description, t.parameters, t.strict) for t in req.tools or []),
         tool_choice=None if isinstance(choice, NamedFunction) else choice,
         forced_tool=choice.name if isinstance(choice, NamedFunction) else None,

@@ -23,9 +23,9 @@ from openai_compat.images.from_workers import MAX_IMAGE_BYTES, Picture, decode_r
 from openai_compat.images.profiles import TEXT_TO_IMAGE, image_model
 from openai_compat.images.protocol import CommonFields, EditForm, GenerationRequest, VariationForm
 from openai_compat.images.to_workers import Plan, generation_plan, image_plan, parse_size, wanted_content_type
-from openai_compat.media.links import IMAGE_PREFIX, new_key, redacted
+from openai_compat.media.links import IMAGE_PREFIX, new_key
 from openai_compat.media.pictures import Size, as_model_input, fit, inpainting_mask, open_upload
-from openai_compat.storage import ObjectNotFound, StorageError, check_key
+from openai_compat.storage import ObjectNotFound, StorageError, check_key, redacted
 from openai_compat.web.bodies import Form, Upload, parse_form
 from openai_compat.web.public_url import public_base
 from openai_compat.web.replies import binary_response

@@ -25,16 +25,6 @@ def new_key(extension: str, now: dt.datetime | None = None) -> str:
     return f"{IMAGE_PREFIX}{now:%Y/%m/%d}/{secrets.token_urlsafe(24)}.{extension}"
 
 
-def is_image_key(key: str) -> bool:
-    return key.startswith(IMAGE_PREFIX) and ".." not in key.split("/")
-
-
-def redacted(key: str) -> str:
-    """What a log line may show of a key: its date and the first characters of its random part."""
-    head, _, name = key.rpartition("/")
-    return f"{head}/{name[:6]}..."
-
-
 class LinkSigner:
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:

@@ -23,6 +23,8 @@ from typing import Any
 import requests
 from gevent.monkey import is_module_patched
 
+from openai_compat.net.transport import socket_of
+
 Wait = Callable[[float], bool]
 
 
@@ -39,9 +41,8 @@ class Readiness:
         """None when the response is not read from a socket (a test double), or when urllib3 keeps its
         parts elsewhere than urllib3 2.x does: then the stream is read without waits (and without
         heartbeats between its events, the read timeout still ending a silent one)."""
-        raw = response.raw
-        buffer = getattr(getattr(raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        buffer = getattr(getattr(response.raw, "_fp", None), "fp", None)  # http.client.HTTPResponse's reader
+        sock = socket_of(response)
         if buffer is None or not hasattr(buffer, "peek") or sock is None:
             return None
         try:

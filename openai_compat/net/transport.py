@@ -104,7 +104,7 @@ class PublicOnlyAdapter(_OwnPools):
     POOLS = _pools(_PublicConnection, _PublicTLSConnection)
 
 
-def _socket_of(response: requests.Response) -> Any:
+def socket_of(response: requests.Response) -> Any:
     """The socket a response is read from. While a body that ends when the connection closes (no
     length, not chunked) is read, http.client has handed the socket over to the response's file and
     the connection holds none: it is found there."""
@@ -118,7 +118,7 @@ def _socket_of(response: requests.Response) -> Any:
 
 def shutdown_socket(response: requests.Response) -> None:
     """Wake any thread blocked reading this response: `close()` alone does not interrupt a read."""
-    sock = _socket_of(response)
+    sock = socket_of(response)
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)

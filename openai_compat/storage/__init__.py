@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 from openai_compat.settings import Settings
-from openai_compat.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, StorageError, check_key
+from openai_compat.storage.base import ObjectInfo, ObjectNotFound, ObjectStore, StorageError, check_key, redacted
 
-__all__ = ["ObjectInfo", "ObjectNotFound", "ObjectStore", "StorageError", "check_key", "open_store"]
+__all__ = ["ObjectInfo", "ObjectNotFound", "ObjectStore", "StorageError", "check_key", "open_store", "redacted"]
 
 
 def open_store(settings: Settings) -> ObjectStore:

@@ -42,6 +42,13 @@ def check_key(key: str) -> str:
     return key
 
 
+def redacted(key: str) -> str:
+    """What a log line may show of a key: its folders and the first characters of its name (an
+    image's key is the secret part of its public link, so never whole)."""
+    head, _, name = key.rpartition("/")
+    return f"{head}/{name[:6]}..."
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str

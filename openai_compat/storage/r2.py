@@ -17,7 +17,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from openai_compat.core.logs import log_event
-from openai_compat.storage.base import CHUNK_BYTES, ObjectInfo, ObjectNotFound, ObjectStore, StorageError, check_key
+from openai_compat.storage.base import (
+    CHUNK_BYTES,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    StorageError,
+    check_key,
+    redacted,
+)
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 log = logging.getLogger("openai_compat.storage")
@@ -70,8 +78,7 @@ class R2Store(ObjectStore):
     def _fail(self, action: str, key: str, exc: Exception) -> StorageError:
         """The client is told what failed and why, not which object or bucket (an id that was never
         stored must not reach it); the log line names them for the operator."""
-        head, _, name = key.rpartition("/")  # an image's key is its public link's secret part: not whole
-        log_event(log, "storage_failed", level=logging.WARNING, action=action, key=f"{head}/{name[:6]}...",
+        log_event(log, "storage_failed", level=logging.WARNING, action=action, key=redacted(key),
                   bucket=self.bucket, reason=_reason(exc))
         return StorageError(f"R2 could not {action} an object ({_reason(exc)}).")
 

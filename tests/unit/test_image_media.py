@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from openai_compat.errors import InvalidRequestError, UpstreamError
-from openai_compat.media.links import LinkSigner, is_image_key, new_key, redacted
+from openai_compat.media.links import LinkSigner, new_key
 from openai_compat.media.pictures import (
     Size,
     as_model_input,
@@ -24,6 +24,7 @@ from openai_compat.media.pictures import (
     open_upload,
     sniff,
 )
+from openai_compat.storage import check_key, redacted
 from openai_compat.storage.base import StorageError
 from openai_compat.storage.housekeeping import Housekeeper
 from openai_compat.storage.local import LocalStore
@@ -108,7 +109,7 @@ def test_keys_are_dated_and_unguessable() -> None:
     keys = {new_key("png") for _ in range(100)}
     assert len(keys) == 100
     for key in keys:
-        assert re.fullmatch(r"images/\d{4}/\d{2}/\d{2}/[A-Za-z0-9_-]{32}\.png", key) and is_image_key(key)
+        assert re.fullmatch(r"images/\d{4}/\d{2}/\d{2}/[A-Za-z0-9_-]{32}\.png", key) and check_key(key) == key
     assert "..." in redacted(next(iter(keys))) and len(redacted(next(iter(keys)))) < 30
 
 
